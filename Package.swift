@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// Kios Pelayanan Adminduk Daring — kiosk controller.
+// No Swift package dependencies: Foundation, Dispatch, Synchronization and system C libraries only.
+import PackageDescription
+
+let package = Package(
+    name: "kiosk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kioskctl", targets: ["kioskctl"]),
+        .executable(name: "kioskd", targets: ["kioskd"]),
+        .executable(name: "kiosk-bench", targets: ["kiosk-bench"]),
+    ],
+    targets: [
+        // C libraries: one system-library target each (module.modulemap + shim.h, nothing else).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Debian 12's libcups2-dev ships no cups.pc, so no pkgConfig here (platform-notes §1).
+        .systemLibrary(name: "CCUPS", providers: [.apt(["libcups2-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+
+        // Domain value types, rules, NIK, flows. No C, no I/O.
+        .target(name: "KioskCore"),
+        // The only module importing libcrypto: SHA-256, Ed25519, PBKDF2, config bundle signatures.
+        .target(name: "KioskSecurity", dependencies: ["KioskCore", "CCrypto"]),
+        // kioskctl's commands as a library, so tests run them in-process with captured output.
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity"]),
+
+        .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
+        .executableTarget(
+            name: "kioskd",
+            dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode"]
+        ),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskCLI"]),
+
+        .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore"]),
+        .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
+        .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

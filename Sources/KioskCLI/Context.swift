@@ -1,0 +1,67 @@
+import Foundation
+import KioskCore
+
+/// Where a command writes and what it knows about its surroundings; tests inject their own.
+public struct CLIContext: Sendable {
+    public var stdout: @Sendable (String) -> Void
+    public var stderr: @Sendable (String) -> Void
+    public var environment: [String: String]
+    public var currentDirectory: String
+    public var executablePath: String?
+    public var now: @Sendable () -> Date
+
+    public init(
+        stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void,
+        environment: [String: String], currentDirectory: String, executablePath: String?,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+        self.executablePath = executablePath
+        self.now = now
+    }
+
+    /// The real process: stdout, stderr, environment, working directory.
+    public static func process() -> CLIContext {
+        CLIContext(
+            stdout: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
+            stderr: { text in FileHandle.standardError.write(Data(text.utf8)) },
+            environment: ProcessInfo.processInfo.environment,
+            currentDirectory: FileManager.default.currentDirectoryPath,
+            executablePath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments.first)
+    }
+
+    /// Today's date in the kiosk's local time zone.
+    public var today: CivilDate {
+        let c = Calendar.current.dateComponents([.year, .month, .day], from: self.now())
+        return CivilDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+
+    func print(_ line: String = "") { self.stdout(line + "\n") }
+
+    func printJSON(_ value: some Encodable) throws(CLIError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do {
+            self.stdout(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+        } catch {
+            throw CLIError(.failure, code: "encode", id: "Gagal menyusun JSON: \(error)", en: "Cannot encode JSON: \(error)")
+        }
+    }
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (self.currentDirectory as NSString).appendingPathComponent(path)
+    }
+
+    func read(_ path: String, what: String) throws(CLIError) -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: self.resolve(path)))
+        } catch {
+            throw CLIError(.noInput, code: "no_input", id: "Tidak dapat membaca \(what) \(path).",
+                           en: "Cannot read \(what) \(path).")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import KioskCore
+
+/// Finds jurisdiction profiles: `--profiles-dir`, `$KIOSK_PROFILES_DIR`, a `Kiosk/profiles` folder above the
+/// working directory or the executable (a source checkout), then `/usr/share/kiosk/profiles` (a deployment).
+struct ProfileLibrary {
+    let directory: String
+
+    init(option: String?, context: CLIContext) throws(CLIError) {
+        if let dir = option ?? context.environment["KIOSK_PROFILES_DIR"] {
+            self.directory = context.resolve(dir)
+            return
+        }
+        var candidates: [String] = []
+        for start in [context.currentDirectory, context.executablePath.map { ($0 as NSString).deletingLastPathComponent }]
+            .compactMap({ $0 })
+        {
+            var dir = start
+            while true {
+                candidates.append((dir as NSString).appendingPathComponent("Kiosk/profiles"))
+                let parent = (dir as NSString).deletingLastPathComponent
+                if parent == dir || parent.isEmpty { break }
+                dir = parent
+            }
+        }
+        candidates.append("/usr/share/kiosk/profiles")
+        var isDir: ObjCBool = false
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && isDir.boolValue })
+        else {
+            throw CLIError(.noInput, code: "no_profiles", id: "Folder profil tidak ditemukan; pakai --profiles-dir.",
+                           en: "No profiles folder found; use --profiles-dir.")
+        }
+        self.directory = found
+    }
+
+    func available() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: self.directory)) ?? [])
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    func load(_ id: String) throws(CLIError) -> JurisdictionProfile {
+        guard JurisdictionProfileID.isValid(id), self.available().contains(id) else {
+            let list = self.available().joined(separator: ", ")
+            throw CLIError(.dataError, code: "unknown_profile", id: "Profil \"\(id)\" tidak dikenal (tersedia: \(list)).",
+                           en: "Unknown profile \"\(id)\" (available: \(list)).", field: "profile")
+        }
+        let path = (self.directory as NSString).appendingPathComponent("\(id).json")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError(.noInput, code: "no_input", id: "Tidak dapat membaca \(path).", en: "Cannot read \(path).")
+        }
+        do {
+            return try JurisdictionProfile.load(data, root: id)
+        } catch {
+            throw CLIError(.dataError, code: "invalid_profile", id: "Profil \(id) rusak: \(error)",
+                           en: "Profile \(id) is invalid: \(error)", field: error.field)
+        }
+    }
+}
+
+enum JurisdictionProfileID {
+    static func isValid(_ s: String) -> Bool {
+        !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+    }
+}

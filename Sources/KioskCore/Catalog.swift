@@ -1,0 +1,344 @@
+/// A span of time in a rule: `{"amount": 60, "unit": "days"}`.
+public struct Period: Hashable, Sendable, Codable, CustomStringConvertible {
+    public enum Unit: String, Hashable, Sendable, Codable {
+        case days
+        case workingDays = "working_days"
+        case hours
+        case months
+        case years
+    }
+
+    public var amount: Int
+    public var unit: Unit
+
+    public init(_ amount: Int, _ unit: Unit) {
+        self.amount = amount
+        self.unit = unit
+    }
+
+    public var description: String {
+        switch self.unit {
+        case .days: return "\(self.amount) hari"
+        case .workingDays: return "\(self.amount) hari kerja"
+        case .hours: return "\(self.amount) jam"
+        case .months: return "\(self.amount) bulan"
+        case .years: return "\(self.amount) tahun"
+        }
+    }
+
+    public var label: LocalizedText {
+        let en: String
+        switch self.unit {
+        case .days: en = "\(self.amount) days"
+        case .workingDays: en = "\(self.amount) working days"
+        case .hours: en = "\(self.amount) hours"
+        case .months: en = "\(self.amount) months"
+        case .years: en = "\(self.amount) years"
+        }
+        return LocalizedText(self.description, en)
+    }
+}
+
+/// A legal source a profile is built from (one of the seed regulations).
+public struct LegalSource: Hashable, Sendable, Codable {
+    public var code: String
+    public var title: String
+}
+
+/// A channel through which residents can complain (BL J; PB 8(2); OI 11(3)(i)).
+public struct ComplaintChannel: Hashable, Sendable, Codable {
+    public var kind: String  // phone, whatsapp, email, web, social, in_person, kiosk
+    public var label: LocalizedText
+    public var value: String
+    public var reference: String?
+}
+
+/// A document the resident hands in. `alternatives` are accepted in its place, e.g. an SPTJM (BL A.1).
+public struct Requirement: Hashable, Sendable, Codable {
+    public struct Alternative: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: LocalizedText
+        /// When the alternative is acceptable (absent: always).
+        public var acceptedWhen: Condition?
+        public var note: LocalizedText?
+        public var reference: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, note, reference
+            case acceptedWhen = "accepted_when"
+        }
+    }
+
+    public var id: String
+    public var name: LocalizedText
+    /// When the requirement applies (absent: always).
+    public var appliesWhen: Condition?
+    /// A requirement whose absence does not block registration (e.g. PK 52(2)).
+    public var optional: Bool?
+    public var alternatives: [Alternative]?
+    public var reference: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, optional, alternatives, reference
+        case appliesWhen = "applies_when"
+    }
+}
+
+/// Who signs a product, possibly depending on facts (e.g. the move class, R-80–R-83).
+public struct SignerRule: Hashable, Sendable, Codable {
+    public var when: Condition?
+    public var signer: LocalizedText
+    public var reference: String?
+}
+
+/// The issuance service level of a product, counted from the date all requirements are met (PK 106, C3).
+public struct ServiceLevel: Hashable, Sendable, Codable {
+    public var period: Period
+    public var reference: String
+}
+
+/// How long an issued document stays valid, e.g. an SK Pindah for 30 working days (PK 17(2)).
+public struct Validity: Hashable, Sendable, Codable {
+    public var period: Period?
+    /// The validity equals a date fact instead (e.g. `itas_valid_until`, PK 37(3)).
+    public var untilFact: String?
+    public var reference: String
+
+    enum CodingKeys: String, CodingKey {
+        case period, reference
+        case untilFact = "until_fact"
+    }
+}
+
+/// A document the service produces.
+public struct Product: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    /// KTP-el and KIA are cards printed by the Dinas: never printable at the kiosk.
+    public var printableAtKiosk: Bool
+    public var appliesWhen: Condition?
+    /// Absent when the profile has no service level for it (see the service's `gaps`).
+    public var sla: ServiceLevel?
+    public var signers: [SignerRule]?
+    public var validity: Validity?
+    public var delivery: LocalizedText?
+    public var reference: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, sla, signers, validity, delivery, reference
+        case printableAtKiosk = "printable_at_kiosk"
+        case appliesWhen = "applies_when"
+    }
+
+    /// The signer for these facts: the first rule whose condition holds.
+    public func signer(for facts: Facts) -> SignerRule? {
+        (self.signers ?? []).first { $0.when?.holds(facts) ?? true }
+    }
+}
+
+/// The reporting deadline. `none` states that the regulation sets no deadline (so nothing can be late);
+/// a service without any `deadline` object is one where the profile has no rule (a gap, never invented).
+public struct DeadlineRule: Hashable, Sendable, Codable {
+    public var period: Period?
+    public var none: Bool?
+    /// What the event date means for this service ("tanggal kelahiran", …).
+    public var from: LocalizedText?
+    public var reference: String
+}
+
+/// The outcome category of a report against its deadline.
+public enum Tier: String, Hashable, Sendable, Codable, CaseIterable {
+    case onTime = "on_time"
+    /// Past the deadline, no approval step (only the fine applies).
+    case late
+    /// Past the deadline: registration only after the Kepala Dinas approves (PK 50(1), 64(1)).
+    case headApproval = "head_approval"
+    /// Registration only on a Pengadilan Negeri determination (PK 50(2), 64(2)).
+    case courtOrder = "court_order"
+
+    public var label: LocalizedText {
+        switch self {
+        case .onTime: return LocalizedText("tepat waktu", "on time")
+        case .late: return LocalizedText("terlambat", "late")
+        case .headApproval: return LocalizedText("perlu persetujuan Kepala Dinas", "needs Kepala Dinas approval")
+        case .courtOrder: return LocalizedText("perlu penetapan Pengadilan Negeri", "needs a court order")
+        }
+    }
+}
+
+/// A late tier: applies when the report is after the deadline and, if `within` is set, no later than
+/// event + `within`. Tiers are checked in order; the last one should have no `within`.
+public struct LateTier: Hashable, Sendable, Codable {
+    public var tier: Tier
+    public var within: Period?
+    public var reference: String
+}
+
+/// The administrative fine for a late report (PK 143–144), shown as indicative (C6).
+public struct FineRule: Hashable, Sendable, Codable {
+    public var amountIDR: Int
+    public var reference: String
+
+    enum CodingKeys: String, CodingKey {
+        case reference
+        case amountIDR = "amount_idr"
+    }
+}
+
+/// A fact pattern under which the reporting obligation is lifted (`exempt`, e.g. PK 87(2)) or cannot be
+/// assessed automatically (`indeterminate`, e.g. A-07).
+public struct Exemption: Hashable, Sendable, Codable {
+    public enum Effect: String, Hashable, Sendable, Codable {
+        case exempt
+        case indeterminate
+    }
+
+    public var when: Condition
+    public var effect: Effect
+    public var reason: LocalizedText
+    public var reference: String
+}
+
+/// A fact pattern under which the kiosk must not take the case and says where it belongs instead.
+public struct Refusal: Hashable, Sendable, Codable {
+    public var when: Condition
+    public var reason: LocalizedText
+    public var reference: String
+}
+
+/// Eligibility checks with their own logic in the core (e.g. KTP: 17 or married, PK 102(1)).
+public struct Eligibility: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable {
+        case ktp
+    }
+
+    public var kind: Kind
+    public var minimumAge: Int
+    /// The fact carrying marital status (`belum_kawin`, `kawin`, `cerai_hidup`, `cerai_mati`).
+    public var maritalStatusFact: String
+    public var reference: String
+
+    enum CodingKeys: String, CodingKey {
+        case kind, reference
+        case minimumAge = "minimum_age"
+        case maritalStatusFact = "marital_status_fact"
+    }
+}
+
+/// One service of a jurisdiction's catalog.
+public struct Service: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    public var category: String
+    public var summary: LocalizedText?
+    /// What `--event-date` means for this service.
+    public var event: LocalizedText
+    public var facts: [FactSpec]?
+    public var requirements: [Requirement]
+    public var reporters: [LocalizedText]
+    public var products: [Product]
+    public var deadline: DeadlineRule?
+    public var lateTiers: [LateTier]?
+    public var fine: FineRule?
+    public var exemptions: [Exemption]?
+    public var refusals: [Refusal]?
+    public var eligibility: Eligibility?
+    /// Whether residents can apply for it at a kiosk (false e.g. for KTP Khusus).
+    public var kioskAvailable: Bool?
+    public var references: [String]
+    /// Where this profile has no rule: said plainly, never invented.
+    public var gaps: [LocalizedText]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, category, summary, event, facts, requirements, reporters, products, deadline, fine
+        case exemptions, refusals, eligibility, references, gaps
+        case lateTiers = "late_tiers"
+        case kioskAvailable = "kiosk_available"
+    }
+}
+
+/// Day-counting conventions of a jurisdiction (domain-brief §8.0, C1–C6), all configurable.
+public struct Conventions: Hashable, Sendable, Codable {
+    /// C1: `event_plus_n` (deadline = X + N; a report on that date is on time) or `event_is_day_one` (X + N − 1).
+    public enum DeadlineCounting: String, Hashable, Sendable, Codable {
+        case eventPlusN = "event_plus_n"
+        case eventIsDayOne = "event_is_day_one"
+    }
+
+    public var deadlineCounting: DeadlineCounting
+    /// Local time zone, e.g. WITA (+08:00) for Kupang, WIB (+07:00) for Ogan Ilir and Blora.
+    public var timeZoneName: String
+    public var utcOffset: UTCOffset
+    /// C4: ISO weekdays that are not working days (6 = Saturday, 7 = Sunday).
+    public var weekend: [Int]
+    /// C4: official holidays; the Dinas keeps this list current through config bundles.
+    public var holidays: [CivilDate]
+    /// C6: fines are indicative; the Dinas decides.
+    public var finesIndicative: Bool
+    public var notes: [LocalizedText]?
+
+    enum CodingKeys: String, CodingKey {
+        case weekend, holidays, notes
+        case deadlineCounting = "deadline_counting"
+        case timeZoneName = "time_zone_name"
+        case utcOffset = "utc_offset"
+        case finesIndicative = "fines_indicative"
+    }
+
+    public func isWorkingDay(_ date: CivilDate) -> Bool {
+        !self.weekend.contains(date.isoWeekday) && !self.holidays.contains(date)
+    }
+
+    /// The date `period` after `start` (days, working days, months, years; hours round up to whole days).
+    /// Working days are counted from the day after `start` (C4); calendar days per `deadlineCounting` (C1).
+    public func date(_ period: Period, after start: CivilDate) -> CivilDate {
+        switch period.unit {
+        case .days:
+            return start.adding(days: period.amount - (self.deadlineCounting == .eventIsDayOne ? 1 : 0))
+        case .workingDays:
+            var date = start
+            var counted = 0
+            while counted < period.amount {
+                date = date.adding(days: 1)
+                if self.isWorkingDay(date) { counted += 1 }
+            }
+            return date
+        case .hours:
+            return start.adding(days: (period.amount + 23) / 24)
+        case .months:
+            return start.adding(months: period.amount)
+        case .years:
+            return start.adding(years: period.amount)
+        }
+    }
+}
+
+/// A jurisdiction profile: the catalog, rules, SLAs and complaint channels of one Dinas (Kiosk/profiles/*.json).
+public struct JurisdictionProfile: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    public var dinas: LocalizedText
+    public var province: String
+    public var sources: [LegalSource]
+    public var conventions: Conventions
+    public var feeIDR: Int
+    public var feeReference: String
+    public var complaintChannels: [ComplaintChannel]
+    public var categories: [Category]
+    public var services: [Service]
+    public var notes: [LocalizedText]?
+
+    public struct Category: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: LocalizedText
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, dinas, province, sources, conventions, categories, services, notes
+        case feeIDR = "fee_idr"
+        case feeReference = "fee_reference"
+        case complaintChannels = "complaint_channels"
+    }
+
+    public func service(_ id: String) -> Service? { self.services.first { $0.id == id } }
+}

@@ -1,0 +1,189 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The signed configuration a Dinas pushes to its kiosks (architecture.md, "Configuration bundle").
+public struct ConfigPayload: Hashable, Sendable, Codable {
+    /// Monotonic: a kiosk applies only a version newer than the one it runs.
+    public var version: Int
+    /// ISO 8601 instant, e.g. `2026-11-22T08:00:00Z`.
+    public var issuedAt: String
+    /// Kiosk ids, or `["*"]` for every kiosk of the Dinas.
+    public var targets: [String]
+    public var jurisdiction: JurisdictionProfile
+    public var kiosk: KioskSettings
+
+    enum CodingKeys: String, CodingKey {
+        case version, targets, jurisdiction, kiosk
+        case issuedAt = "issued_at"
+    }
+
+    public init(version: Int, issuedAt: String, targets: [String], jurisdiction: JurisdictionProfile,
+                kiosk: KioskSettings) {
+        self.version = version
+        self.issuedAt = issuedAt
+        self.targets = targets
+        self.jurisdiction = jurisdiction
+        self.kiosk = kiosk
+    }
+
+    public func applies(to kioskID: String) -> Bool {
+        self.targets.contains("*") || self.targets.contains(kioskID)
+    }
+
+    /// Decodes and validates payload bytes; errors name the failing field under `payload.`.
+    public static func load(_ data: Data) throws(ValidationError) -> ConfigPayload {
+        let payload = try StrictJSON.decode(ConfigPayload.self, from: data, root: "payload")
+        try payload.validate()
+        return payload
+    }
+
+    public func validate() throws(ValidationError) {
+        guard self.version > 0 else { throw ValidationError(field: "payload.version", reason: "must be a positive integer") }
+        guard (try? Date(self.issuedAt, strategy: .iso8601)) != nil else {
+            throw ValidationError(field: "payload.issued_at", reason: "must be an ISO 8601 time like 2026-11-22T08:00:00Z")
+        }
+        guard !self.targets.isEmpty, self.targets.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError(field: "payload.targets", reason: "must list kiosk ids or \"*\"")
+        }
+        try self.jurisdiction.validate(root: "payload.jurisdiction")
+        try self.kiosk.validate(root: "payload.kiosk")
+    }
+}
+
+/// Per-kiosk settings carried by a configuration bundle.
+public struct KioskSettings: Hashable, Sendable, Codable {
+    public struct OpeningHours: Hashable, Sendable, Codable {
+        /// ISO weekdays 1…7.
+        public var days: [Int]
+        /// `HH:MM` local time.
+        public var open: String
+        public var close: String
+    }
+
+    /// A desa staff member's PIN, stored only as a PBKDF2 hash (`pbkdf2-sha256$ITER$SALT$HASH`).
+    public struct StaffPIN: Hashable, Sendable, Codable {
+        public var staffID: String
+        public var name: String
+        public var pinHash: String
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case staffID = "staff_id"
+            case pinHash = "pin_hash"
+        }
+    }
+
+    public var desaName: String
+    public var openingHours: [OpeningHours]
+    public var idleTimeoutSeconds: Int
+    public var languages: [Language]
+    public var announcement: LocalizedText?
+    public var printerQueue: String?
+    public var scannerDevice: String?
+    public var staffPins: [StaffPIN]
+    public var retentionDays: Int
+
+    enum CodingKeys: String, CodingKey {
+        case languages, announcement
+        case desaName = "desa_name"
+        case openingHours = "opening_hours"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+        case printerQueue = "printer_queue"
+        case scannerDevice = "scanner_device"
+        case staffPins = "staff_pins"
+        case retentionDays = "retention_days"
+    }
+
+    public static func defaults(desaName: String) -> KioskSettings {
+        KioskSettings(
+            desaName: desaName,
+            openingHours: [OpeningHours(days: [1, 2, 3, 4, 5], open: "08:00", close: "15:00")],
+            idleTimeoutSeconds: 120, languages: [.id, .en], announcement: nil, printerQueue: nil,
+            scannerDevice: nil, staffPins: [], retentionDays: 30)
+    }
+
+    public func validate(root: String) throws(ValidationError) {
+        func fail(_ f: String, _ r: String) -> ValidationError { ValidationError(field: "\(root).\(f)", reason: r) }
+        guard self.desaName.contains(where: { !$0.isWhitespace }) else { throw fail("desa_name", "must not be empty") }
+        guard (30...3600).contains(self.idleTimeoutSeconds) else {
+            throw fail("idle_timeout_seconds", "must be between 30 and 3600")
+        }
+        guard self.languages.first == .id else { throw fail("languages", "must start with \"id\" (Bahasa Indonesia first)") }
+        guard (0...3650).contains(self.retentionDays) else { throw fail("retention_days", "must be between 0 and 3650") }
+        for (i, h) in self.openingHours.enumerated() {
+            guard !h.days.isEmpty, h.days.allSatisfy({ (1...7).contains($0) }) else {
+                throw fail("opening_hours[\(i)].days", "ISO weekdays are 1…7")
+            }
+            guard let o = KioskSettings.minutes(h.open) else { throw fail("opening_hours[\(i)].open", "must be HH:MM") }
+            guard let c = KioskSettings.minutes(h.close) else { throw fail("opening_hours[\(i)].close", "must be HH:MM") }
+            guard o < c else { throw fail("opening_hours[\(i)]", "must open before it closes") }
+        }
+        var ids = Set<String>()
+        for (i, p) in self.staffPins.enumerated() {
+            guard ids.insert(p.staffID).inserted else { throw fail("staff_pins[\(i)].staff_id", "duplicate") }
+            let parts = p.pinHash.split(separator: "$")
+            guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iter = Int(parts[1]), iter >= 10_000,
+                  Data(base64Encoded: String(parts[2])) != nil, Data(base64Encoded: String(parts[3])) != nil
+            else {
+                throw fail("staff_pins[\(i)].pin_hash", "must be pbkdf2-sha256$ITERATIONS(>=10000)$SALT$HASH (base64)")
+            }
+        }
+    }
+
+    static func minutes(_ hm: String) -> Int? {
+        let p = hm.split(separator: ":")
+        guard p.count == 2, p[0].count == 2, p[1].count == 2, let h = Int(p[0]), let m = Int(p[1]),
+              (0..<24).contains(h), (0..<60).contains(m) else { return nil }
+        return h * 60 + m
+    }
+}
+
+/// The signed envelope: `{"format":"kiosk-config/1","payload":"<base64>","signature":"<base64>","key_id":"..."}`.
+public struct ConfigBundle: Hashable, Sendable, Codable {
+    public static let format = "kiosk-config/1"
+
+    public var format: String
+    public var payload: String
+    public var signature: String
+    public var keyID: String
+
+    enum CodingKeys: String, CodingKey {
+        case format, payload, signature
+        case keyID = "key_id"
+    }
+
+    public init(payloadBytes: Data, signature: Data, keyID: String) {
+        self.format = ConfigBundle.format
+        self.payload = payloadBytes.base64EncodedString()
+        self.signature = signature.base64EncodedString()
+        self.keyID = keyID
+    }
+
+    /// The envelope's parts, checked for shape (not yet for the signature).
+    public struct Parts: Sendable {
+        public var payloadBytes: Data
+        public var signature: Data
+        public var keyID: String
+    }
+
+    public static func parse(_ data: Data) throws(ValidationError) -> Parts {
+        let bundle = try StrictJSON.decode(ConfigBundle.self, from: data, root: "bundle")
+        guard bundle.format == ConfigBundle.format else {
+            throw ValidationError(field: "bundle.format", reason: "must be \"\(ConfigBundle.format)\", got \"\(bundle.format)\"")
+        }
+        guard !bundle.keyID.isEmpty else { throw ValidationError(field: "bundle.key_id", reason: "must not be empty") }
+        guard let payload = Data(base64Encoded: bundle.payload), !payload.isEmpty else {
+            throw ValidationError(field: "bundle.payload", reason: "must be non-empty base64")
+        }
+        guard let signature = Data(base64Encoded: bundle.signature) else {
+            throw ValidationError(field: "bundle.signature", reason: "must be base64")
+        }
+        guard signature.count == 64 else {
+            throw ValidationError(field: "bundle.signature", reason: "an Ed25519 signature is 64 bytes, got \(signature.count)")
+        }
+        return Parts(payloadBytes: payload, signature: signature, keyID: bundle.keyID)
+    }
+}

@@ -1,0 +1,256 @@
+// The only file in the project that touches the OpenSSL libcrypto C API or its pointers.
+// Keys cross this boundary as raw bytes in value types; every EVP object lives inside one function call.
+import CCrypto
+import Foundation
+
+/// A libcrypto failure or unusable key material.
+public enum CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+    case invalidPEM(String)
+    case wrongKeyType(String)
+    case libcrypto(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPEM(let what): return "not a PEM \(what)"
+        case .wrongKeyType(let what): return "\(what) is not an Ed25519 key"
+        case .libcrypto(let what): return "libcrypto: \(what)"
+        }
+    }
+}
+
+/// Reads and clears the calling thread's OpenSSL error queue (it is per-thread, so read it at once).
+private func drainErrors(_ context: String) -> CryptoError {
+    var text: [String] = []
+    while case let code = ERR_get_error(), code != 0 {
+        var buf = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buf, buf.count)
+        text.append(buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+    }
+    return .libcrypto(text.isEmpty ? context : "\(context): \(text.joined(separator: "; "))")
+}
+
+/// SHA-256 (the corresponding C function is `EVP_Digest`).
+public enum SHA256 {
+    public static func hash(_ data: some DataProtocol) -> [UInt8] {
+        var stream = SHA256Stream()
+        stream.update(data)
+        return stream.finalize()
+    }
+
+    public static func hex(_ data: some DataProtocol) -> String { hash(data).hexString }
+}
+
+/// Incremental SHA-256 for files too large to hold in memory.
+public struct SHA256Stream: ~Copyable {
+    private let ctx: OpaquePointer
+
+    public init() {
+        guard let ctx = EVP_MD_CTX_new(), EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else {
+            fatalError("EVP_DigestInit_ex(sha256) failed: libcrypto is unusable")
+        }
+        self.ctx = ctx
+    }
+
+    public mutating func update(_ data: some DataProtocol) {
+        for region in data.regions {
+            region.withUnsafeBytes { raw in
+                _ = EVP_DigestUpdate(self.ctx, raw.baseAddress, raw.count)
+            }
+        }
+    }
+
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
+        _ = EVP_DigestUpdate(self.ctx, buffer.baseAddress, buffer.count)
+    }
+
+    public consuming func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var len: UInt32 = 0
+        _ = EVP_DigestFinal_ex(self.ctx, &out, &len)
+        return out
+    }
+
+    deinit { EVP_MD_CTX_free(self.ctx) }
+}
+
+extension Sequence where Element == UInt8 {
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// An Ed25519 public key (RFC 8032), read from and written as SubjectPublicKeyInfo PEM.
+public struct Ed25519PublicKey: Hashable, Sendable {
+    public let raw: [UInt8]
+
+    public init(raw: [UInt8]) throws(CryptoError) {
+        guard raw.count == 32 else { throw .wrongKeyType("a \(raw.count)-byte key") }
+        self.raw = raw
+    }
+
+    /// Parses `-----BEGIN PUBLIC KEY-----` (as written by `openssl pkey -pubout`).
+    public init(pem: String) throws(CryptoError) {
+        let pkey = try withPEM(pem, what: "public key") { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
+        defer { EVP_PKEY_free(pkey) }
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the public key") }
+        var buf = [UInt8](repeating: 0, count: 32)
+        var len = 32
+        guard EVP_PKEY_get_raw_public_key(pkey, &buf, &len) == 1, len == 32 else {
+            throw drainErrors("EVP_PKEY_get_raw_public_key")
+        }
+        self.raw = buf
+    }
+
+    /// The key's identifier in bundles: the first 16 hex digits of SHA-256 over the raw key.
+    public var keyID: String { String(SHA256.hex(self.raw).prefix(16)) }
+
+    public func pem() throws(CryptoError) -> String {
+        let pkey = try rawKey(public: true, self.raw)
+        defer { EVP_PKEY_free(pkey) }
+        return try writePEM { bio in PEM_write_bio_PUBKEY(bio, pkey) }
+    }
+
+    /// Verifies an Ed25519 signature over `message` (`EVP_DigestVerify` with no digest, as Ed25519 requires).
+    public func isValidSignature(_ signature: some DataProtocol, for message: some DataProtocol) -> Bool {
+        guard let pkey = try? rawKey(public: true, self.raw) else { return false }
+        defer { EVP_PKEY_free(pkey) }
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        let sig = Array(signature), msg = Array(message)
+        guard sig.count == 64, EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey) == 1 else {
+            ERR_clear_error()
+            return false
+        }
+        let ok = EVP_DigestVerify(ctx, sig, sig.count, msg, msg.count) == 1
+        if !ok { ERR_clear_error() }  // a failed verify leaves an error on the per-thread queue
+        return ok
+    }
+}
+
+/// An Ed25519 private key, read from and written as PKCS#8 PEM (interoperable with `openssl pkey`).
+public struct Ed25519PrivateKey: Sendable {
+    /// The 32-byte seed.
+    private let seed: [UInt8]
+    public let publicKey: Ed25519PublicKey
+
+    public static func generate() throws(CryptoError) -> Ed25519PrivateKey {
+        var seed = [UInt8](repeating: 0, count: 32)
+        guard RAND_bytes(&seed, 32) == 1 else { throw drainErrors("RAND_bytes") }
+        return try Ed25519PrivateKey(seed: seed)
+    }
+
+    public init(seed: [UInt8]) throws(CryptoError) {
+        guard seed.count == 32 else { throw .wrongKeyType("a \(seed.count)-byte seed") }
+        let pkey = try rawKey(public: false, seed)
+        defer { EVP_PKEY_free(pkey) }
+        var pub = [UInt8](repeating: 0, count: 32)
+        var len = 32
+        guard EVP_PKEY_get_raw_public_key(pkey, &pub, &len) == 1 else { throw drainErrors("derive public key") }
+        self.seed = seed
+        self.publicKey = try Ed25519PublicKey(raw: pub)
+    }
+
+    /// Parses `-----BEGIN PRIVATE KEY-----` (PKCS#8, as written by `openssl genpkey -algorithm ed25519`).
+    public init(pem: String) throws(CryptoError) {
+        let pkey = try withPEM(pem, what: "private key") { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
+        defer { EVP_PKEY_free(pkey) }
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the private key") }
+        var buf = [UInt8](repeating: 0, count: 32)
+        var len = 32
+        guard EVP_PKEY_get_raw_private_key(pkey, &buf, &len) == 1, len == 32 else {
+            throw drainErrors("EVP_PKEY_get_raw_private_key")
+        }
+        try self.init(seed: buf)
+    }
+
+    public func pem() throws(CryptoError) -> String {
+        let pkey = try rawKey(public: false, self.seed)
+        defer { EVP_PKEY_free(pkey) }
+        return try writePEM { bio in PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) }
+    }
+
+    public func sign(_ message: some DataProtocol) throws(CryptoError) -> Data {
+        let pkey = try rawKey(public: false, self.seed)
+        defer { EVP_PKEY_free(pkey) }
+        guard let ctx = EVP_MD_CTX_new() else { throw drainErrors("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestSignInit(ctx, nil, nil, nil, pkey) == 1 else { throw drainErrors("EVP_DigestSignInit") }
+        let msg = Array(message)
+        var sig = [UInt8](repeating: 0, count: 64)
+        var len = 64
+        guard EVP_DigestSign(ctx, &sig, &len, msg, msg.count) == 1, len == 64 else {
+            throw drainErrors("EVP_DigestSign")
+        }
+        return Data(sig)
+    }
+}
+
+/// PBKDF2-HMAC-SHA256 (`PKCS5_PBKDF2_HMAC`), used for staff PIN hashes.
+public enum PBKDF2 {
+    public static func sha256(password: String, salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: length)
+        let pw = Array(password.utf8)
+        let rc = pw.withUnsafeBufferPointer { p in
+            PKCS5_PBKDF2_HMAC(
+                p.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(pw.count),
+                salt, Int32(salt.count), Int32(iterations), EVP_sha256(), Int32(length), &out)
+        }
+        precondition(rc == 1, "PKCS5_PBKDF2_HMAC failed")
+        return out
+    }
+
+    /// `pbkdf2-sha256$ITERATIONS$SALT$HASH` with base64 salt and hash.
+    public static func hashPIN(_ pin: String, iterations: Int = 100_000) throws(CryptoError) -> String {
+        var salt = [UInt8](repeating: 0, count: 16)
+        guard RAND_bytes(&salt, 16) == 1 else { throw drainErrors("RAND_bytes") }
+        let hash = sha256(password: pin, salt: salt, iterations: iterations)
+        return "pbkdf2-sha256$\(iterations)$\(Data(salt).base64EncodedString())$\(Data(hash).base64EncodedString())"
+    }
+
+    public static func verifyPIN(_ pin: String, against encoded: String) -> Bool {
+        let p = encoded.split(separator: "$")
+        guard p.count == 4, p[0] == "pbkdf2-sha256", let iter = Int(p[1]), iter > 0,
+              let salt = Data(base64Encoded: String(p[2])), let want = Data(base64Encoded: String(p[3]))
+        else { return false }
+        let got = sha256(password: pin, salt: Array(salt), iterations: iter, length: want.count)
+        // Constant-time comparison.
+        return zip(got, want).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0 && got.count == want.count
+    }
+}
+
+private func rawKey(public isPublic: Bool, _ bytes: [UInt8]) throws(CryptoError) -> OpaquePointer {
+    let pkey = isPublic
+        ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
+        : EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
+    guard let pkey else { throw drainErrors("EVP_PKEY_new_raw_\(isPublic ? "public" : "private")_key") }
+    return pkey
+}
+
+private func withPEM(
+    _ pem: String, what: String, _ read: (OpaquePointer) -> OpaquePointer?
+) throws(CryptoError) -> OpaquePointer {
+    let bytes = Array(pem.utf8)
+    guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw drainErrors("BIO_new_mem_buf") }
+    defer { BIO_free(bio) }
+    guard let pkey = read(bio) else {
+        ERR_clear_error()
+        throw .invalidPEM(what)
+    }
+    return pkey
+}
+
+private func writePEM(_ write: (OpaquePointer) -> Int32) throws(CryptoError) -> String {
+    guard let bio = BIO_new(BIO_s_mem()) else { throw drainErrors("BIO_new") }
+    defer { BIO_free(bio) }
+    guard write(bio) == 1 else { throw drainErrors("PEM_write") }
+    var ptr: UnsafeMutablePointer<CChar>?
+    let len = ccrypto_bio_get_mem_data(bio, &ptr)
+    guard let ptr, len > 0 else { throw drainErrors("BIO_get_mem_data") }
+    return String(decoding: UnsafeRawBufferPointer(start: ptr, count: Int(len)), as: UTF8.self)
+}

@@ -1,0 +1,4 @@
+import Foundation
+import KioskCLI
+
+exit(KioskCtl.run(Array(CommandLine.arguments.dropFirst()), context: .process()))
