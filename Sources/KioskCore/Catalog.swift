@@ -172,6 +172,12 @@ public struct LateTier: Hashable, Sendable, Codable {
     public var tier: Tier
     public var within: Period?
     public var reference: String
+
+    public init(tier: Tier, within: Period?, reference: String) {
+        self.tier = tier
+        self.within = within
+        self.reference = reference
+    }
 }
 
 /// The administrative fine for a late report (PK 143–144), shown as indicative (C6).

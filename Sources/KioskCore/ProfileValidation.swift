@@ -47,7 +47,7 @@ extension ValidationError {
         case .valueNotFound(let type, let ctx):
             self.init(field: StrictJSON.path(root, ctx.codingPath), reason: "expected \(type), found null")
         case .dataCorrupted(let ctx):
-            let reason = ctx.underlyingError.map { _ in "not valid JSON" } ?? ctx.debugDescription
+            let reason = ctx.underlyingError != nil || ctx.debugDescription.contains("valid JSON") ? "not valid JSON" : ctx.debugDescription
             self.init(field: StrictJSON.path(root, ctx.codingPath), reason: reason)
         @unknown default:
             self.init(field: root, reason: "\(error)")

@@ -47,11 +47,13 @@ public struct RuleEvaluation: Hashable, Sendable, Codable {
     public var fineIDR: Int?
     public var fineIndicative: Bool
     public var issuance: [Issuance]
+    /// Ids of the requirements that apply to this case's facts.
+    public var requirements: [String]
     public var references: [String]
     public var notes: [LocalizedText]
 
     enum CodingKeys: String, CodingKey {
-        case service, profile, deadline, tier, assessment, issuance, references, notes
+        case service, profile, deadline, tier, assessment, issuance, requirements, references, notes
         case eventDate = "event_date"
         case reportDate = "report_date"
         case daysLate = "days_late"
@@ -163,7 +165,9 @@ public struct RulesEngine: Sendable {
         var result = RuleEvaluation(
             service: service.id, profile: self.profile.id, eventDate: eventDate, reportDate: reportDate,
             deadline: nil, daysLate: 0, tier: nil, assessment: .notDefined, fineIDR: nil,
-            fineIndicative: self.profile.conventions.finesIndicative, issuance: [], references: [], notes: [])
+            fineIndicative: self.profile.conventions.finesIndicative, issuance: [],
+            requirements: service.requirements.filter { $0.appliesWhen?.holds(facts) ?? true }.map(\.id),
+            references: [], notes: [])
 
         if let exemption = (service.exemptions ?? []).first(where: { $0.when.holds(facts) }) {
             result.assessment = exemption.effect == .exempt ? .exempt : .indeterminate

@@ -10,7 +10,7 @@ enum LinkedLibraries {
     static func versions() -> [(String, String)] {
         [
             ("sqlite3", String(cString: sqlite3_libversion())),
-            ("libcups", String(ccups_version())),
+            ("libcups", "\(CUPS_VERSION_MAJOR).\(CUPS_VERSION_MINOR).\(CUPS_VERSION_PATCH)"),
             ("libudev", udev_new().map { udev_unref($0); return "present" } ?? "unavailable"),
             ("libcrypto", String(cString: OpenSSL_version(0))),
             ("qrencode", String(cString: QRcode_APIVersionString())),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the kiosk needs to build and run (non-interactive; root or sudo).
+# Used by .ci/run and by Kiosk/demo.sh; safe to run again (installs only what is missing).
+set -euo pipefail
+
+packages=(
+  # build: system-library targets (platform-notes §1)
+  pkg-config libsqlite3-dev libcups2-dev libudev-dev libssl-dev libqrencode-dev
+  # tools the tests drive for real
+  openssl sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
