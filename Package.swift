@@ -24,8 +24,10 @@ let package = Package(
         .target(name: "KioskCore"),
         // The only module importing libcrypto: SHA-256, Ed25519, PBKDF2, config bundle signatures.
         .target(name: "KioskSecurity", dependencies: ["KioskCore", "CCrypto"]),
+        // The SQLite store: applications, attachment spool, queue, documents, audit log, retention.
+        .target(name: "KioskStore", dependencies: ["KioskCore", "KioskSecurity", "CSQLite"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
-        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity"]),
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(

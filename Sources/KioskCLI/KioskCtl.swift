@@ -8,7 +8,7 @@ public enum KioskCtl {
     public static let help = """
         kioskctl \(version) — Kios Pelayanan Adminduk Daring: alat staf dan teknisi / staff and technician tool
 
-        Usage: kioskctl [--profiles-dir DIR] COMMAND [ARGS] [--json]
+        Usage: kioskctl [--profiles-dir DIR] [--data-dir DIR] [--config FILE] COMMAND [ARGS] [--json]
 
         Commands:
           nik check NIK [--today YYYY-MM-DD]        validate and decode a NIK (masked in human output)
@@ -23,28 +23,29 @@ public enum KioskCtl {
           config sign PAYLOAD --key K.pem --out BUNDLE
           config verify BUNDLE --trusted-key K.pub.pem [--trusted-key ...]
           config show BUNDLE [--trusted-key K.pub.pem ...]
+          application submit FILE.json              store an application durably; prints id and tracking code
+          application show ID-OR-TRACKING-CODE      state, history, attachments (NIK masked)
+          queue stats                               counts per state, oldest undelivered, bytes pending
+          queue list [--state S]                    the upload queue
+          queue retry ID                            requeue a quarantined application (or retry now)
+          queue quarantine ID --reason TEXT         set an application aside for staff
+          store check                               integrity check plus every attachment against its hash
 
         Every command accepts --json. Profiles are read from --profiles-dir, $KIOSK_PROFILES_DIR,
-        Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles.
+        Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles. The data directory is --data-dir,
+        $KIOSK_DATA_DIR, data_dir of the config (--config, $KIOSK_CONFIG, /etc/kiosk/kioskd.json), or
+        /var/lib/kiosk.
 
-        Exit status: 0 ok, 64 usage error, 65 invalid data, 66 missing input, 73 cannot create output.
+        Exit status: 0 ok, 1 failure (e.g. store check), 64 usage error, 65 invalid data, 66 missing input,
+        73 cannot create output.
         """
 
     public static func run(_ arguments: [String], context: CLIContext) -> Int32 {
         var args = arguments
-        var profilesDir: String?
         let json = args.contains("--json")
-        if let i = args.firstIndex(where: { $0 == "--profiles-dir" || $0.hasPrefix("--profiles-dir=") }) {
-            if args[i].contains("=") {
-                profilesDir = String(args[i].split(separator: "=", maxSplits: 1)[1])
-                args.remove(at: i)
-            } else if i + 1 < args.count {
-                profilesDir = args[i + 1]
-                args.removeSubrange(i...(i + 1))
-            }
-        }
         do {
-            try dispatch(args, profilesDir: profilesDir, context: context)
+            let global = try GlobalOptions.extract(&args)
+            try dispatch(args, global: global, context: context)
             return ExitCode.ok.rawValue
         } catch {
             report(error, json: json, context: context)
@@ -70,7 +71,7 @@ public enum KioskCtl {
         if error.exit == .usage { context.stderr("Lihat / see: kioskctl --help\n") }
     }
 
-    static func dispatch(_ args: [String], profilesDir: String?, context: CLIContext) throws(CLIError) {
+    static func dispatch(_ args: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         guard let first = args.first else { throw .usage("missing command") }
         if first == "--help" || first == "-h" || first == "help" {
             context.print(help)
@@ -81,7 +82,7 @@ public enum KioskCtl {
             return
         }
         let rest = Array(args.dropFirst(2))
-        let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(option: profilesDir, context: context) }
+        let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(option: global.profilesDir, context: context) }
         switch (first, args.count > 1 ? args[1] : "") {
         case ("nik", "check"): try NIKCommands.check(rest, context: context)
         case ("catalog", "list"): try CatalogCommands.list(rest, profiles: try profiles(), context: context)
@@ -92,6 +93,13 @@ public enum KioskCtl {
         case ("config", "sign"): try ConfigCommands.sign(rest, context: context)
         case ("config", "verify"): try ConfigCommands.verify(rest, context: context)
         case ("config", "show"): try ConfigCommands.show(rest, context: context)
+        case ("application", "submit"): try ApplicationCommands.submit(rest, global: global, context: context)
+        case ("application", "show"): try ApplicationCommands.show(rest, global: global, context: context)
+        case ("queue", "stats"): try QueueCommands.stats(rest, global: global, context: context)
+        case ("queue", "list"): try QueueCommands.list(rest, global: global, context: context)
+        case ("queue", "retry"): try QueueCommands.retry(rest, global: global, context: context)
+        case ("queue", "quarantine"): try QueueCommands.quarantine(rest, global: global, context: context)
+        case ("store", "check"): try StoreCommands.check(rest, global: global, context: context)
         default:
             throw .usage("unknown command: \(args.prefix(2).joined(separator: " "))")
         }

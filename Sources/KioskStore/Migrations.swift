@@ -1,0 +1,81 @@
+/// Forward-only schema migrations. A shipped migration is never edited; each runs in its own transaction
+/// and sets `PRAGMA user_version` to its number inside it.
+enum Migrations {
+    static let all: [(version: Int, sql: String)] = [
+        (1, """
+            CREATE TABLE applications (
+                id TEXT PRIMARY KEY,
+                tracking_code TEXT NOT NULL UNIQUE,
+                service TEXT NOT NULL,
+                profile TEXT NOT NULL,
+                applicant_nik TEXT,
+                applicant_nik_masked TEXT NOT NULL,
+                event_date TEXT NOT NULL,
+                contact TEXT,
+                facts_json TEXT NOT NULL DEFAULT '{}',
+                state TEXT NOT NULL,
+                state_reason TEXT,
+                attachment_count INTEGER NOT NULL,
+                total_bytes INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                submitted_at INTEGER,
+                delivered_at INTEGER,
+                purged_at INTEGER
+            ) STRICT;
+            CREATE INDEX applications_state ON applications(state, submitted_at);
+            CREATE TABLE attachments (
+                application_id TEXT NOT NULL REFERENCES applications(id),
+                seq INTEGER NOT NULL,
+                requirement TEXT NOT NULL,
+                file TEXT NOT NULL UNIQUE,
+                media_type TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                purged_at INTEGER,
+                PRIMARY KEY (application_id, seq)
+            ) STRICT;
+            CREATE TABLE documents (
+                id INTEGER PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications(id),
+                product TEXT NOT NULL,
+                file TEXT,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                signature TEXT,
+                key_id TEXT,
+                received_at INTEGER NOT NULL,
+                print_state TEXT NOT NULL DEFAULT 'not_printed',
+                print_count INTEGER NOT NULL DEFAULT 0,
+                UNIQUE (application_id, product)
+            ) STRICT;
+            CREATE TABLE upload_queue (
+                application_id TEXT PRIMARY KEY REFERENCES applications(id),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'quarantined', 'delivered')),
+                enqueued_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL,
+                last_error TEXT,
+                quarantine_reason TEXT
+            ) STRICT;
+            CREATE INDEX upload_queue_next ON upload_queue(state, next_attempt_at, enqueued_at);
+            CREATE TABLE audit_log (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                at INTEGER NOT NULL,
+                application_id TEXT,
+                event TEXT NOT NULL,
+                from_state TEXT,
+                to_state TEXT,
+                actor TEXT NOT NULL,
+                detail TEXT
+            ) STRICT;
+            CREATE INDEX audit_log_application ON audit_log(application_id, seq);
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            """),
+    ]
+
+    static var latest: Int { all.last!.version }
+}

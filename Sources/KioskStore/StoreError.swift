@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KioskCore
+
+/// Why the store refused or failed. Messages reach residents and staff, in Bahasa Indonesia and English.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case invalidNIK(NIKError)
+    case unknownRequirement(String, service: String)
+    case noAttachments
+    case attachmentMissing(path: String)
+    case attachmentUnreadable(path: String, errno: Int32)
+    case attachmentTooLarge(path: String, size: Int, limit: Int)
+    case applicationTooLarge(size: Int, limit: Int)
+    case diskLow(free: Int, threshold: Int)
+    case diskFull
+    case notFound(String)
+    case invalidTrackingCode(TrackingCodeError)
+    case lifecycle(LifecycleError)
+    case notQuarantined(String)
+    case schemaTooNew(found: Int, supported: Int)
+    case sqlite(SQLiteError)
+    case io(String, Int32)
+
+    /// True when the input was at fault (kioskctl exits 65), false for environment failures.
+    public var isBadInput: Bool {
+        switch self {
+        case .invalidNIK, .unknownRequirement, .noAttachments, .attachmentMissing, .attachmentTooLarge,
+             .applicationTooLarge, .invalidTrackingCode, .lifecycle, .notQuarantined, .attachmentUnreadable:
+            return true
+        default:
+            return false
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .invalidNIK: return "invalid_nik"
+        case .unknownRequirement: return "unknown_requirement"
+        case .noAttachments: return "no_attachments"
+        case .attachmentMissing: return "attachment_missing"
+        case .attachmentUnreadable: return "attachment_unreadable"
+        case .attachmentTooLarge: return "attachment_too_large"
+        case .applicationTooLarge: return "application_too_large"
+        case .diskLow: return "disk_low"
+        case .diskFull: return "disk_full"
+        case .notFound: return "not_found"
+        case .invalidTrackingCode: return "invalid_tracking_code"
+        case .lifecycle: return "illegal_transition"
+        case .notQuarantined: return "not_quarantined"
+        case .schemaTooNew: return "schema_too_new"
+        case .sqlite: return "database"
+        case .io: return "io"
+        }
+    }
+
+    static func mib(_ bytes: Int) -> String {
+        let tenths = (bytes * 10 + 524_288) / 1_048_576
+        return "\(tenths / 10),\(tenths % 10) MiB"
+    }
+
+    public var message: LocalizedText {
+        switch self {
+        case .invalidNIK(let e): return e.message
+        case .unknownRequirement(let r, let s):
+            return LocalizedText("Persyaratan \"\(r)\" tidak dikenal untuk layanan \(s).",
+                                 "Requirement \"\(r)\" is not known for service \(s).")
+        case .noAttachments:
+            return LocalizedText("Belum ada dokumen yang dipindai.", "No documents have been scanned.")
+        case .attachmentMissing(let p):
+            return LocalizedText("Berkas \(p) tidak ditemukan.", "File \(p) does not exist.")
+        case .attachmentUnreadable(let p, let e):
+            return LocalizedText("Berkas \(p) tidak dapat dibaca (\(String(cString: strerror(e)))).",
+                                 "File \(p) cannot be read (\(String(cString: strerror(e)))).")
+        case .attachmentTooLarge(let p, let size, let limit):
+            return LocalizedText(
+                "Berkas \(p) terlalu besar (lebih dari \(StoreError.mib(limit)); terbaca \(StoreError.mib(size))). Pindai ulang dengan resolusi lebih rendah.",
+                "File \(p) is too large (over \(StoreError.mib(limit)); read \(StoreError.mib(size))). Rescan at a lower resolution.")
+        case .applicationTooLarge(let size, let limit):
+            return LocalizedText(
+                "Total dokumen permohonan \(StoreError.mib(size)) melebihi batas \(StoreError.mib(limit)).",
+                "The application's documents total \(StoreError.mib(size)), over the \(StoreError.mib(limit)) limit.")
+        case .diskLow(let free, let threshold):
+            return LocalizedText(
+                "Penyimpanan kios hampir penuh (sisa \(StoreError.mib(free)), minimum \(StoreError.mib(threshold))). Permohonan baru belum dapat diterima; hubungi petugas desa. Permohonan yang sudah tersimpan aman.",
+                "The kiosk's storage is nearly full (\(StoreError.mib(free)) free, \(StoreError.mib(threshold)) required). New applications cannot be taken now; please ask the desa staff. Saved applications are safe.")
+        case .diskFull:
+            return LocalizedText("Penyimpanan kios penuh; permohonan tidak disimpan. Hubungi petugas desa.",
+                                 "The kiosk's storage is full; the application was not saved. Please ask the desa staff.")
+        case .notFound(let what):
+            return LocalizedText("Permohonan \(what) tidak ditemukan.", "Application \(what) was not found.")
+        case .invalidTrackingCode(let e): return e.message
+        case .lifecycle(let e): return e.message
+        case .notQuarantined(let id):
+            return LocalizedText("Permohonan \(id) tidak sedang tertahan.", "Application \(id) is not quarantined.")
+        case .schemaTooNew(let found, let supported):
+            return LocalizedText(
+                "Basis data versi \(found) lebih baru dari yang didukung (\(supported)); perbarui kioskd.",
+                "The database is schema version \(found), newer than supported (\(supported)); update kioskd.")
+        case .sqlite(let e):
+            return LocalizedText("Kesalahan basis data: \(e)", "Database error: \(e)")
+        case .io(let what, let e):
+            return LocalizedText("Kesalahan berkas (\(what)): \(String(cString: strerror(e)))",
+                                 "File error (\(what)): \(String(cString: strerror(e)))")
+        }
+    }
+
+    public var description: String { self.message.bilingual }
+}

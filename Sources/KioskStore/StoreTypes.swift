@@ -1,0 +1,286 @@
+import Foundation
+import KioskCore
+
+/// Limits and policies of the local store (kioskd.json, "store").
+public struct StoreConfiguration: Hashable, Sendable, Codable {
+    public var maxAttachmentBytes: Int
+    public var maxApplicationBytes: Int
+    /// New submissions are refused when free space would drop below this.
+    public var minFreeBytes: Int
+    /// Days after the Dinas confirmed delivery before attachment files are purged.
+    public var retentionDays: Int
+
+    public init(maxAttachmentBytes: Int = 10 << 20, maxApplicationBytes: Int = 40 << 20,
+                minFreeBytes: Int = 256 << 20, retentionDays: Int = 30) {
+        self.maxAttachmentBytes = maxAttachmentBytes
+        self.maxApplicationBytes = maxApplicationBytes
+        self.minFreeBytes = minFreeBytes
+        self.retentionDays = retentionDays
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case maxAttachmentBytes = "max_attachment_bytes"
+        case maxApplicationBytes = "max_application_bytes"
+        case minFreeBytes = "min_free_bytes"
+        case retentionDays = "retention_days"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = StoreConfiguration()
+        self.maxAttachmentBytes = try c.decodeIfPresent(Int.self, forKey: .maxAttachmentBytes) ?? d.maxAttachmentBytes
+        self.maxApplicationBytes = try c.decodeIfPresent(Int.self, forKey: .maxApplicationBytes) ?? d.maxApplicationBytes
+        self.minFreeBytes = try c.decodeIfPresent(Int.self, forKey: .minFreeBytes) ?? d.minFreeBytes
+        self.retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays) ?? d.retentionDays
+    }
+}
+
+/// One document to attach: a file on disk or bytes in memory (a scanned page).
+public struct NewAttachment: Sendable {
+    public enum Source: Sendable {
+        case file(String)
+        case data(Data, fileExtension: String)
+    }
+
+    public var requirement: String
+    public var source: Source
+    public var mediaType: String
+
+    public init(requirement: String, path: String) {
+        self.requirement = requirement
+        self.source = .file(path)
+        self.mediaType = NewAttachment.mediaType(forExtension: (path as NSString).pathExtension)
+    }
+
+    public init(requirement: String, data: Data, fileExtension: String) {
+        self.requirement = requirement
+        self.source = .data(data, fileExtension: fileExtension)
+        self.mediaType = NewAttachment.mediaType(forExtension: fileExtension)
+    }
+
+    static func mediaType(forExtension ext: String) -> String {
+        switch ext.lowercased() {
+        case "jpg", "jpeg": return "image/jpeg"
+        case "png": return "image/png"
+        case "pdf": return "application/pdf"
+        case "pnm", "pgm", "ppm": return "image/x-portable-anymap"
+        case "tif", "tiff": return "image/tiff"
+        default: return "application/octet-stream"
+        }
+    }
+}
+
+/// An application ready to be submitted. The caller has validated the service against the catalog.
+public struct NewApplication: Sendable {
+    public var id: UUID
+    public var service: String
+    public var profile: String
+    public var applicant: NIK
+    public var eventDate: CivilDate
+    public var contact: String?
+    public var facts: Facts
+    public var attachments: [NewAttachment]
+
+    public init(id: UUID = UUID(), service: String, profile: String, applicant: NIK, eventDate: CivilDate,
+                contact: String?, facts: Facts = [:], attachments: [NewAttachment]) {
+        self.id = id
+        self.service = service
+        self.profile = profile
+        self.applicant = applicant
+        self.eventDate = eventDate
+        self.contact = contact
+        self.facts = facts
+        self.attachments = attachments
+    }
+}
+
+/// What the resident is told once the submission is durable.
+public struct SubmitReceipt: Hashable, Sendable, Codable {
+    @LowercasedUUID public var id: UUID
+    public var trackingCode: TrackingCode
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case trackingCode = "tracking_code"
+    }
+}
+
+public struct StoredAttachment: Hashable, Sendable, Codable {
+    public var seq: Int
+    public var requirement: String
+    public var file: String
+    public var mediaType: String
+    public var sha256: String
+    public var size: Int
+    public var purged: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case seq, requirement, file, sha256, size, purged
+        case mediaType = "media_type"
+    }
+}
+
+public struct StoredApplication: Hashable, Sendable, Codable {
+    @LowercasedUUID public var id: UUID
+    public var trackingCode: TrackingCode
+    public var service: String
+    public var profile: String
+    /// Masked: the full NIK never leaves the store except towards the Dinas.
+    public var applicantNIKMasked: String
+    public var eventDate: CivilDate
+    public var contact: String?
+    public var state: ApplicationState
+    public var stateReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var submittedAt: Date?
+    public var deliveredAt: Date?
+    public var purgedAt: Date?
+    public var attachmentCount: Int
+    public var totalBytes: Int
+    public var attachments: [StoredAttachment]
+
+    enum CodingKeys: String, CodingKey {
+        case id, service, profile, contact, state, attachments
+        case trackingCode = "tracking_code"
+        case applicantNIKMasked = "applicant_nik_masked"
+        case eventDate = "event_date"
+        case stateReason = "state_reason"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case submittedAt = "submitted_at"
+        case deliveredAt = "delivered_at"
+        case purgedAt = "purged_at"
+        case attachmentCount = "attachment_count"
+        case totalBytes = "total_bytes"
+    }
+}
+
+/// One row of the append-only audit log.
+public struct AuditEntry: Hashable, Sendable, Codable {
+    public var seq: Int
+    public var at: Date
+    public var event: String
+    public var from: ApplicationState?
+    public var to: ApplicationState?
+    public var actor: String
+    public var detail: String?
+}
+
+/// An upload queue entry.
+public struct QueueItem: Hashable, Sendable, Codable {
+    public enum State: String, Hashable, Sendable, Codable {
+        case pending, quarantined, delivered
+    }
+
+    @LowercasedUUID public var applicationID: UUID
+    public var trackingCode: TrackingCode
+    public var service: String
+    public var applicationState: ApplicationState
+    public var queueState: State
+    public var enqueuedAt: Date
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+    public var quarantineReason: String?
+    public var bytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case service, attempts, bytes
+        case applicationID = "id"
+        case trackingCode = "tracking_code"
+        case applicationState = "state"
+        case queueState = "queue_state"
+        case enqueuedAt = "enqueued_at"
+        case nextAttemptAt = "next_attempt_at"
+        case lastError = "last_error"
+        case quarantineReason = "quarantine_reason"
+    }
+}
+
+public struct QueueStats: Hashable, Sendable, Codable {
+    /// Applications per lifecycle state (every state listed, zero included).
+    public var counts: [String: Int]
+    /// Upload queue entries per queue state, plus `backing_off` (pending but not yet due).
+    public var queueCounts: [String: Int]
+    public var oldestUndeliveredSeconds: Int?
+    public var bytesPending: Int
+
+    enum CodingKeys: String, CodingKey {
+        case counts
+        case queueCounts = "queue_counts"
+        case oldestUndeliveredSeconds = "oldest_undelivered_seconds"
+        case bytesPending = "bytes_pending"
+    }
+}
+
+/// What opening found and repaired: orphan files removed, rows whose files are missing.
+public struct OpenReport: Hashable, Sendable, Codable {
+    public var schemaVersion: Int
+    public var migrated: [Int]
+    public var orphansRemoved: [String]
+    public var missingFiles: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case migrated
+        case schemaVersion = "schema_version"
+        case orphansRemoved = "orphans_removed"
+        case missingFiles = "missing_files"
+    }
+}
+
+/// The result of `KioskStore.check()`.
+public struct CheckReport: Hashable, Sendable, Encodable {
+    public struct Problem: Hashable, Sendable, Codable {
+        public var applicationID: String
+        public var file: String?
+        public var issue: String
+
+        enum CodingKeys: String, CodingKey {
+            case file, issue
+            case applicationID = "application_id"
+        }
+    }
+
+    public var integrity: [String]
+    public var applications: Int
+    public var attachmentsChecked: Int
+    public var problems: [Problem]
+
+    public var ok: Bool { self.integrity == ["ok"] && self.problems.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case integrity, applications, problems, ok
+        case attachmentsChecked = "attachments_checked"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(self.ok, forKey: .ok)
+        try c.encode(self.integrity, forKey: .integrity)
+        try c.encode(self.applications, forKey: .applications)
+        try c.encode(self.attachmentsChecked, forKey: .attachmentsChecked)
+        try c.encode(self.problems, forKey: .problems)
+    }
+}
+
+/// Encodes a UUID in lowercase, the form used in file names, the database and the Dinas protocol.
+@propertyWrapper
+public struct LowercasedUUID: Hashable, Sendable, Codable {
+    public var wrappedValue: UUID
+
+    public init(wrappedValue: UUID) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let uuid = UUID(uuidString: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID"))
+        }
+        self.wrappedValue = uuid
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(self.wrappedValue.uuidString.lowercased())
+    }
+}
