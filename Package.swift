@@ -34,9 +34,15 @@ let package = Package(
             name: "kioskd",
             dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode"]
         ),
-        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskCLI"]),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskCLI"]),
+
+        // Test helper: the crash test SIGKILLs it while it submits and transitions applications.
+        .executableTarget(
+            name: "kiosk-store-worker", dependencies: ["KioskStore", "KioskCore", "KioskSecurity"],
+            path: "Tests/StoreWorker"),
 
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore"]),
+        .testTarget(name: "KioskStoreTests", dependencies: ["KioskStore", "KioskCore", "KioskSecurity", "kiosk-store-worker"]),
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],

@@ -40,6 +40,11 @@ public struct LifecycleError: Error, Hashable, Sendable, CustomStringConvertible
     public var from: ApplicationState
     public var to: ApplicationState
 
+    public init(from: ApplicationState, to: ApplicationState) {
+        self.from = from
+        self.to = to
+    }
+
     public var message: LocalizedText {
         LocalizedText(
             "Perubahan status dari \"\(self.from.rawValue)\" ke \"\(self.to.rawValue)\" tidak diperbolehkan.",

@@ -54,9 +54,12 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Sizes in MiB with an Indonesian decimal comma, e.g. "10,0 MiB".
     static func mib(_ bytes: Int) -> String {
-        let tenths = (bytes * 10 + 524_288) / 1_048_576
-        return "\(tenths / 10),\(tenths % 10) MiB"
+        let tenths = (Double(bytes) / 1_048_576 * 10).rounded()
+        guard tenths < 1e12 else { return "> 1 TiB" }
+        let t = Int(tenths)
+        return "\(t / 10),\(t % 10) MiB"
     }
 
     public var message: LocalizedText {

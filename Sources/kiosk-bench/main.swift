@@ -52,7 +52,7 @@ func benchRules() throws {
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
-let suites = ["rules": benchRules]
+let suites = ["rules": benchRules, "store": benchStore]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")
     exit(args.isEmpty ? 0 : 64)
