@@ -26,8 +26,10 @@ let package = Package(
         .target(name: "KioskSecurity", dependencies: ["KioskCore", "CCrypto"]),
         // The SQLite store: applications, attachment spool, queue, documents, audit log, retention.
         .target(name: "KioskStore", dependencies: ["KioskCore", "KioskSecurity", "CSQLite"]),
+        // Dinas protocol client: forwarding, status and documents, config, heartbeat, USB spool.
+        .target(name: "KioskSync", dependencies: ["KioskCore", "KioskStore", "KioskSecurity"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
-        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore"]),
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(

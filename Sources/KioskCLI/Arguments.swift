@@ -7,6 +7,8 @@ public enum ExitCode: Int32, Sendable {
     case noInput = 66
     case cantCreate = 73
     case ioError = 74
+    case tempFail = 75
+    case noPermission = 77
 }
 
 /// A failure a command reports: an exit code, a bilingual message and, for data errors, the failing field.

@@ -30,6 +30,12 @@ public enum KioskCtl {
           queue retry ID                            requeue a quarantined application (or retry now)
           queue quarantine ID --reason TEXT         set an application aside for staff
           store check                               integrity check plus every attachment against its hash
+          sync run --dinas URL --kiosk-id ID --token-file F [--trusted-key K ...] [--until-idle]
+                   [--max-seconds S] [--backoff-base S]  forward the queue, pull status/documents/config
+          sync status                               last pass, alerts, cursor, config version, queue
+          sync export --to DIR --kiosk-id ID        pending applications to a USB stick (resumable)
+          sync import --from DIR --kiosk-id ID --trusted-key K   receipts, documents, config from a stick
+          config apply BUNDLE --kiosk-id ID --trusted-key K      apply a bundle (e.g. from a USB stick)
 
         Every command accepts --json. Profiles are read from --profiles-dir, $KIOSK_PROFILES_DIR,
         Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles. The data directory is --data-dir,
@@ -37,7 +43,7 @@ public enum KioskCtl {
         /var/lib/kiosk.
 
         Exit status: 0 ok, 1 failure (e.g. store check), 64 usage error, 65 invalid data, 66 missing input,
-        73 cannot create output.
+        73 cannot create output, 75 still pending (sync), 77 credential refused by the Dinas (staff alert).
         """
 
     public static func run(_ arguments: [String], context: CLIContext) -> Int32 {
@@ -100,6 +106,11 @@ public enum KioskCtl {
         case ("queue", "retry"): try QueueCommands.retry(rest, global: global, context: context)
         case ("queue", "quarantine"): try QueueCommands.quarantine(rest, global: global, context: context)
         case ("store", "check"): try StoreCommands.check(rest, global: global, context: context)
+        case ("sync", "run"): try SyncCommands.run(rest, global: global, context: context)
+        case ("sync", "status"): try SyncCommands.status(rest, global: global, context: context)
+        case ("sync", "export"): try SyncCommands.export(rest, global: global, context: context)
+        case ("sync", "import"): try SyncCommands.importCommand(rest, global: global, context: context)
+        case ("config", "apply"): try SyncCommands.applyConfig(rest, global: global, context: context)
         default:
             throw .usage("unknown command: \(args.prefix(2).joined(separator: " "))")
         }

@@ -6,10 +6,19 @@ import KioskStore
 struct LocalConfig: Decodable {
     var dataDir: String?
     var store: StoreConfiguration?
+    var kioskID: String?
+    var dinasURL: String?
+    var tokenFile: String?
+    /// Public keys (PEM files) of the Dinas: documents and config bundles must be signed by one of them.
+    var trustedKeys: [String]?
 
     enum CodingKeys: String, CodingKey {
         case store
         case dataDir = "data_dir"
+        case kioskID = "kiosk_id"
+        case dinasURL = "dinas_url"
+        case tokenFile = "token_file"
+        case trustedKeys = "trusted_keys"
     }
 
     static let defaultPath = "/etc/kiosk/kioskd.json"
@@ -78,9 +87,18 @@ struct GlobalOptions {
         return out
     }
 
+    func localConfig(context: CLIContext) throws(CLIError) -> LocalConfig {
+        try LocalConfig.load(option: self.config, context: context)
+    }
+
+    func dataDirectory(context: CLIContext) throws(CLIError) -> String {
+        let config = try LocalConfig.load(option: self.config, context: context)
+        return context.resolve(self.dataDir ?? context.environment["KIOSK_DATA_DIR"] ?? config.dataDir ?? "/var/lib/kiosk")
+    }
+
     func openStore(context: CLIContext) throws(CLIError) -> KioskStore {
         let config = try LocalConfig.load(option: self.config, context: context)
-        let dir = context.resolve(self.dataDir ?? context.environment["KIOSK_DATA_DIR"] ?? config.dataDir ?? "/var/lib/kiosk")
+        let dir = try self.dataDirectory(context: context)
         do {
             let (store, report) = try KioskStore.open(directory: dir, configuration: config.store ?? StoreConfiguration(),
                                                       now: context.now)

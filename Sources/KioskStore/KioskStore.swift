@@ -14,6 +14,7 @@ public final class KioskStore: @unchecked Sendable {
     private let db: SQLiteConnection
     private let queue = DispatchQueue(label: "kiosk.store")
     private let spool: Spool
+    let documentSpool: Spool
     public let directory: String
     public let configuration: StoreConfiguration
     private let now: @Sendable () -> Date
@@ -41,7 +42,8 @@ public final class KioskStore: @unchecked Sendable {
         } catch {
             throw .io("open database", EIO)
         }
-        let store = KioskStore(db: db, spool: try Spool(root: "\(directory)/attachments"), directory: directory,
+        let store = KioskStore(db: db, spool: try Spool(root: "\(directory)/attachments"),
+                               documentSpool: try Spool(root: "\(directory)/documents"), directory: directory,
                                configuration: configuration, now: now)
         let migrated = try store.migrate()
         var report = try store.sweep()
@@ -50,16 +52,28 @@ public final class KioskStore: @unchecked Sendable {
         return (store, report)
     }
 
-    private init(db: SQLiteConnection, spool: Spool, directory: String, configuration: StoreConfiguration,
-                 now: @escaping @Sendable () -> Date) {
+    private init(db: SQLiteConnection, spool: Spool, documentSpool: Spool, directory: String,
+                 configuration: StoreConfiguration, now: @escaping @Sendable () -> Date) {
         self.db = db
         self.spool = spool
+        self.documentSpool = documentSpool
         self.directory = directory
         self.configuration = configuration
         self.now = now
     }
 
+    /// For extensions in this module: run on the store's queue.
+    @discardableResult
+    func run<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T { try self.sync(body) }
+
+    var nowMillis: Int { self.millis }
+
+    func auditRow(_ db: SQLiteConnection, _ id: String?, event: String, actor: String, detail: String?) throws {
+        try self.audit(db, id, event: event, actor: actor, detail: detail)
+    }
+
     /// Runs `body` on the store's queue, mapping SQLite failures.
+    @discardableResult
     private func sync<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
         let result: Result<T, StoreError> = self.queue.sync {
             do {
@@ -109,27 +123,36 @@ public final class KioskStore: @unchecked Sendable {
         let live = try self.sync { db in
             Set(try db.query("SELECT file FROM attachments WHERE purged_at IS NULL").map { $0.text(0) })
         }
+        let liveDocuments = try self.sync { db in Set(try db.query("SELECT file FROM documents").map { $0.text(0) }) }
+        let documentReport = KioskStore.sweep(self.documentSpool, live: liveDocuments)
+        var report = KioskStore.sweep(self.spool, live: live)
+        report.orphansRemoved += documentReport.orphansRemoved.map { "documents/\($0)" }
+        report.missingFiles += documentReport.missingFiles.map { "documents/\($0)" }
+        return report
+    }
+
+    private static func sweep(_ spool: Spool, live: Set<String>) -> OpenReport {
         var removed: [String] = []
-        for path in self.spool.tempFiles() {
+        for path in spool.tempFiles() {
             unlink(path)
             removed.append(path)
         }
         var folders = Set<String>()
-        for file in self.spool.allFiles() {
+        for file in spool.allFiles() {
             let folder = file.split(separator: "/").first.map(String.init) ?? file
             if live.contains(file) {
                 folders.insert(folder)
             } else {
-                self.spool.remove(file)
+                spool.remove(file)
                 removed.append(file)
             }
         }
-        for folder in (try? FileManager.default.contentsOfDirectory(atPath: self.spool.root)) ?? []
+        for folder in (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? []
         where folder != ".tmp" && !folders.contains(folder) {
-            self.spool.removeApplicationFolder(folder)
+            spool.removeApplicationFolder(folder)
         }
-        if !removed.isEmpty { Spool.syncDirectory(self.spool.root) }
-        let present = Set(self.spool.allFiles())
+        if !removed.isEmpty { Spool.syncDirectory(spool.root) }
+        let present = Set(spool.allFiles())
         let missing = live.filter { !present.contains($0) }.sorted()
         return OpenReport(schemaVersion: 0, migrated: [], orphansRemoved: removed.sorted(), missingFiles: missing)
     }

@@ -75,6 +75,36 @@ enum Migrations {
             CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
                 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
             """),
+        (2, """
+            CREATE TABLE upload_progress (
+                application_id TEXT NOT NULL REFERENCES applications(id),
+                seq INTEGER NOT NULL,
+                upload_url TEXT NOT NULL,
+                confirmed_offset INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (application_id, seq)
+            ) STRICT;
+            CREATE TABLE sync_state (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+            DROP TABLE documents;
+            CREATE TABLE documents (
+                document_id TEXT PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications(id),
+                product TEXT NOT NULL,
+                file TEXT NOT NULL UNIQUE,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                signature TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                received_at INTEGER NOT NULL,
+                print_state TEXT NOT NULL DEFAULT 'not_printed',
+                print_count INTEGER NOT NULL DEFAULT 0
+            ) STRICT;
+            CREATE INDEX documents_application ON documents(application_id);
+            """),
     ]
 
     static var latest: Int { all.last!.version }

@@ -1,0 +1,240 @@
+import Dispatch
+import Foundation
+import KioskCore
+import KioskSecurity
+import KioskStore
+import KioskSync
+import Synchronization
+
+enum SyncCommands {
+    /// Runs async work from the synchronous command line (the work never needs the main actor).
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+        let box = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            let value = await work()
+            box.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return box.withLock { $0! }
+    }
+
+    static func trustedKeys(_ args: Arguments, config: LocalConfig, context: CLIContext) throws(CLIError) -> [Ed25519PublicKey] {
+        let paths = (args.options["trusted-key"] ?? []) + (args.options["trusted-key"] == nil ? (config.trustedKeys ?? []) : [])
+        return try paths.map { (p: String) throws(CLIError) in try KeyCommands.readPublic(p, context: context) }
+    }
+
+    static func kioskID(_ args: Arguments, config: LocalConfig) throws(CLIError) -> String {
+        guard let id = args.value("kiosk-id") ?? config.kioskID else { throw .usage("--kiosk-id is required") }
+        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw CLIError(.dataError, code: "bad_kiosk_id", id: "ID kios tidak sah.", en: "Invalid kiosk id.", field: "kiosk-id")
+        }
+        return id
+    }
+
+    static func run(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: ["dinas", "kiosk-id", "token-file", "trusted-key", "backoff-base", "backoff-cap",
+                                                "probe-interval", "max-seconds", "quick-retry-delay", "request-timeout"],
+                                 flags: ["json", "until-idle"])
+        try args.noExtraPositionals(after: 0)
+        let config = try global.localConfig(context: context)
+        guard let urlText = args.value("dinas") ?? config.dinasURL, let url = URL(string: urlText),
+              url.scheme == "https" || url.scheme == "http", url.host != nil
+        else { throw .usage("--dinas URL (https://…) is required") }
+        let kioskID = try self.kioskID(args, config: config)
+        guard let tokenPath = args.value("token-file") ?? config.tokenFile else { throw .usage("--token-file is required") }
+        let token = String(decoding: try context.read(tokenPath, what: "token"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            throw CLIError(.dataError, code: "empty_token", id: "Berkas token kosong.", en: "The token file is empty.", field: "token-file")
+        }
+        if url.scheme == "http", !["127.0.0.1", "localhost", "::1"].contains(url.host ?? "") {
+            context.stderr("kioskctl: PERINGATAN / WARNING: token dikirim tanpa HTTPS / the token travels without HTTPS\n")
+        }
+        var options = SyncOptions()
+        func number(_ name: String) throws(CLIError) -> Double? {
+            guard let v = args.value(name) else { return nil }
+            guard let d = Double(v), d >= 0 else { throw .usage("--\(name) needs a number of seconds") }
+            return d
+        }
+        if let v = try number("backoff-base") { options.backoff.base = v }
+        if let v = try number("backoff-cap") { options.backoff.cap = v }
+        if let v = try number("probe-interval") { options.probeInterval = v }
+        if let v = try number("quick-retry-delay") { options.quickRetryDelay = v }
+        let maxSeconds = try number("max-seconds")
+        let requestTimeout = try number("request-timeout") ?? 30
+        let trusted = try self.trustedKeys(args, config: config, context: context)
+        let store = try global.openStore(context: context)
+        let configStore: ConfigBundleStore
+        let dataDir = try global.dataDirectory(context: context)
+        do { configStore = try ConfigBundleStore(dataDirectory: dataDir) } catch {
+            throw CLIError(store: error)
+        }
+        let engine = SyncEngine(
+            store: store, client: DinasClient(endpoint: DinasEndpoint(baseURL: url, kioskID: kioskID, token: token),
+                                  requestTimeout: requestTimeout),
+            trustedKeys: trusted, configStore: configStore, options: options,
+            log: { line in context.stderr("sync: \(line)\n") })
+        let untilIdle = args.has("until-idle")
+        let deadline = maxSeconds.map { Date().addingTimeInterval($0) } ?? (untilIdle ? nil : Date())
+        let result = self.blocking { await engine.run(untilIdle: untilIdle, deadline: deadline) }
+        let stats = try? store.queueStats()
+        if args.has("json") {
+            try context.printJSON(Summary(result, stats: stats))
+        } else {
+            context.print("Terkirim / delivered: \(result.delivered), ditunda / retried: \(result.retried), ditahan / quarantined: \(result.quarantined), peristiwa / events: \(result.events), dokumen / documents: \(result.documentsStored) (ditolak / rejected \(result.documentsRejected))")
+            if let v = result.configApplied { context.print("Konfigurasi / config version \(v) diterapkan / applied") }
+            if let r = result.configRejected { context.print("Konfigurasi ditolak / config rejected: \(r)") }
+        }
+        if let auth = result.authFailure {
+            throw CLIError(.noPermission, code: "auth_failed",
+                           id: "PERINGATAN STAF: Dinas menolak kredensial kios; sinkronisasi dihentikan. \(auth)",
+                           en: "STAFF ALERT: the Dinas refused the kiosk credential; sync stopped. \(auth)")
+        }
+        if untilIdle, (stats?.queueCounts["pending"] ?? 0) > 0 {
+            throw CLIError(.tempFail, code: "not_idle", id: "Masih ada permohonan yang belum terkirim.",
+                           en: "Applications are still waiting to be delivered.")
+        }
+    }
+
+    struct Summary: Encodable {
+        var delivered, retried, quarantined, events, documentsStored, documentsRejected: Int
+        var configApplied: Int?
+        var configRejected: String?
+        var authFailure: String?
+        var reachable: Bool
+        var queue: QueueStats?
+
+        init(_ r: PassResult, stats: QueueStats?) {
+            (self.delivered, self.retried, self.quarantined, self.events) = (r.delivered, r.retried, r.quarantined, r.events)
+            (self.documentsStored, self.documentsRejected) = (r.documentsStored, r.documentsRejected)
+            (self.configApplied, self.configRejected, self.authFailure) = (r.configApplied, r.configRejected, r.authFailure)
+            self.reachable = r.reachable
+            self.queue = stats
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case delivered, retried, quarantined, events, reachable, queue
+            case documentsStored = "documents_stored"
+            case documentsRejected = "documents_rejected"
+            case configApplied = "config_applied"
+            case configRejected = "config_rejected"
+            case authFailure = "auth_failure"
+        }
+    }
+
+    struct Status: Encodable {
+        var authAlert: String?
+        var eventsCursor: Int
+        var configVersion: Int?
+        var lastPassAt: String?
+        var configRejected: String?
+        var lastDocumentRejection: String?
+        var queue: QueueStats
+
+        enum CodingKeys: String, CodingKey {
+            case queue
+            case authAlert = "auth_alert"
+            case eventsCursor = "events_cursor"
+            case configVersion = "config_version"
+            case lastPassAt = "last_pass_at"
+            case configRejected = "config_rejected"
+            case lastDocumentRejection = "last_document_rejection"
+        }
+    }
+
+    static func status(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: [], flags: ["json"])
+        try args.noExtraPositionals(after: 0)
+        let store = try global.openStore(context: context)
+        let status: Status
+        do {
+            let kv = try store.allSyncValues()
+            status = Status(authAlert: kv["auth_alert"], eventsCursor: Int(kv["events_cursor"] ?? "0") ?? 0,
+                            configVersion: kv["config_version"].flatMap(Int.init), lastPassAt: kv["last_pass_at"],
+                            configRejected: kv["config_rejected"], lastDocumentRejection: kv["last_document_rejection"],
+                            queue: try store.queueStats())
+        } catch {
+            throw CLIError(store: error)
+        }
+        if args.has("json") {
+            try context.printJSON(status)
+            return
+        }
+        if let alert = status.authAlert { context.print("PERINGATAN / ALERT: \(alert)") }
+        context.print("Sinkronisasi terakhir / last pass: \(status.lastPassAt ?? "-")")
+        context.print("Kursor peristiwa / event cursor: \(status.eventsCursor)")
+        context.print("Versi konfigurasi / config version: \(status.configVersion.map(String.init) ?? "-")")
+        context.print("Antrean / queue: \(status.queue.queueCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        if let r = status.lastDocumentRejection { context.print("Dokumen terakhir ditolak / last rejected document: \(r)") }
+    }
+
+    static func export(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: ["to", "kiosk-id"], flags: ["json"])
+        try args.noExtraPositionals(after: 0)
+        let config = try global.localConfig(context: context)
+        let dir = context.resolve(try args.required("to"))
+        let store = try global.openStore(context: context)
+        do {
+            let s = try USBTransfer(store: store, kioskID: try self.kioskID(args, config: config)).export(to: dir)
+            if args.has("json") { try context.printJSON(s) } else {
+                context.print("Diekspor / exported \(s.applications) permohonan / applications to \(dir) (\(s.filesWritten) files written, \(s.filesSkipped) already there)")
+            }
+        } catch let e as CLIError { throw e } catch {
+            throw CLIError(.ioError, code: "export_failed", id: "Ekspor gagal: \(error)", en: "Export failed: \(error)")
+        }
+    }
+
+    static func importCommand(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: ["from", "kiosk-id", "trusted-key"], flags: ["json"])
+        try args.noExtraPositionals(after: 0)
+        let config = try global.localConfig(context: context)
+        let dir = context.resolve(try args.required("from"))
+        let trusted = try self.trustedKeys(args, config: config, context: context)
+        let store = try global.openStore(context: context)
+        do {
+            let configStore = try ConfigBundleStore(dataDirectory: try global.dataDirectory(context: context))
+            let s = try USBTransfer(store: store, kioskID: try self.kioskID(args, config: config))
+                .importFrom(dir, trusted: trusted, configStore: configStore)
+            if args.has("json") { try context.printJSON(s) } else {
+                context.print("Diimpor / imported: \(s.delivered) tanda terima / receipts, \(s.states) status, \(s.documentsStored) dokumen / documents\(s.configApplied.map { ", config \($0)" } ?? "")")
+                for r in s.rejected { context.print("  DITOLAK / REJECTED: \(r)") }
+            }
+            if !s.rejected.isEmpty {
+                throw CLIError(.dataError, code: "rejected", id: "\(s.rejected.count) berkas ditolak.", en: "\(s.rejected.count) files rejected.")
+            }
+        } catch let e as CLIError { throw e } catch let e as ValidationError {
+            throw CLIError(.dataError, code: "invalid_import", id: "Impor tidak sah: \(e)", en: "Invalid import: \(e)", field: e.field)
+        } catch let e as StoreError {
+            throw CLIError(store: e)
+        } catch {
+            throw CLIError(.ioError, code: "import_failed", id: "Impor gagal: \(error)", en: "Import failed: \(error)")
+        }
+    }
+
+    /// `kioskctl config apply BUNDLE`: the same verification as a bundle fetched from the Dinas.
+    static func applyConfig(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: ["kiosk-id", "trusted-key"], flags: ["json"])
+        let path = try args.positional(0, "BUNDLE")
+        try args.noExtraPositionals(after: 1)
+        let config = try global.localConfig(context: context)
+        let trusted = try self.trustedKeys(args, config: config, context: context)
+        guard !trusted.isEmpty else { throw .usage("--trusted-key is required") }
+        let kioskID = try self.kioskID(args, config: config)
+        let data = try context.read(path, what: "bundel / bundle")
+        do {
+            let store = try ConfigBundleStore(dataDirectory: try global.dataDirectory(context: context))
+            let payload = try store.apply(data, trusted: trusted, kioskID: kioskID)
+            if args.has("json") { try context.printJSON(["version": payload.version]) } else {
+                context.print("Konfigurasi versi / config version \(payload.version) diterapkan / applied")
+            }
+        } catch let e as ConfigApplyError {
+            throw CLIError(.dataError, code: "config_rejected", id: "Konfigurasi ditolak: \(e)", en: "Config rejected: \(e)")
+        } catch let e as StoreError {
+            throw CLIError(store: e)
+        } catch {
+            throw CLIError(.failure, code: "config_apply", id: "\(error)", en: "\(error)")
+        }
+    }
+}

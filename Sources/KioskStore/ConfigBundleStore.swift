@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import KioskCore
+import KioskSecurity
+
+/// Why a configuration bundle was not applied.
+public enum ConfigApplyError: Error, Sendable, CustomStringConvertible {
+    case rejected(BundleError)
+    case notForThisKiosk(String)
+    case notNewer(offered: Int, current: Int)
+    case storage(StoreError)
+
+    public var description: String {
+        switch self {
+        case .rejected(let e): return "rejected: \(e)"
+        case .notForThisKiosk(let id): return "bundle does not target kiosk \(id)"
+        case .notNewer(let offered, let current): return "version \(offered) is not newer than the applied version \(current)"
+        case .storage(let e): return "\(e)"
+        }
+    }
+}
+
+/// The applied configuration bundle and the last known good one, as verified bundle files in `DATA/config`.
+/// A new bundle is applied only if it verifies against a trusted key, targets this kiosk and is newer; the
+/// previous one becomes last-known-good. At load, a current bundle that no longer verifies or validates is
+/// replaced by the last known good one.
+public struct ConfigBundleStore: Sendable {
+    let spool: Spool
+
+    public init(dataDirectory: String) throws(StoreError) {
+        try Spool.makeDirectory(dataDirectory)
+        self.spool = try Spool(root: "\(dataDirectory)/config")
+    }
+
+    private func read(_ name: String) -> Data? { FileManager.default.contents(atPath: "\(self.spool.root)/\(name)") }
+
+    /// The current bundle, verified now; falls back to (and restores) the last known good one.
+    public func current(trusted: [Ed25519PublicKey]) -> (bundle: VerifiedBundle, rolledBack: Bool)? {
+        if let data = self.read("current.json"), let v = try? ConfigBundleSigner.verify(bundle: data, trusted: trusted) {
+            return (v, false)
+        }
+        guard let data = self.read("last-known-good.json"),
+              let v = try? ConfigBundleSigner.verify(bundle: data, trusted: trusted)
+        else { return nil }
+        _ = try? self.spool.store(data: data, as: "current.json", maxBytes: 16 << 20, label: "config")
+        return (v, true)
+    }
+
+    public func currentVersion(trusted: [Ed25519PublicKey]) -> Int { self.current(trusted: trusted)?.bundle.payload.version ?? 0 }
+
+    /// Verifies and applies a bundle; the old current one becomes last-known-good.
+    @discardableResult
+    public func apply(_ data: Data, trusted: [Ed25519PublicKey], kioskID: String) throws(ConfigApplyError) -> ConfigPayload {
+        let verified: VerifiedBundle
+        do {
+            verified = try ConfigBundleSigner.verify(bundle: data, trusted: trusted)
+        } catch {
+            throw .rejected(error)
+        }
+        guard verified.payload.applies(to: kioskID) else { throw .notForThisKiosk(kioskID) }
+        let current = self.currentVersion(trusted: trusted)
+        guard verified.payload.version > current else {
+            throw .notNewer(offered: verified.payload.version, current: current)
+        }
+        do {
+            if let old = self.read("current.json") {
+                _ = try self.spool.store(data: old, as: "last-known-good.json", maxBytes: 16 << 20, label: "config")
+            }
+            _ = try self.spool.store(data: data, as: "current.json", maxBytes: 16 << 20, label: "config")
+        } catch {
+            throw .storage(error)
+        }
+        return verified.payload
+    }
+}

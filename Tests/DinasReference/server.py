@@ -1,0 +1,639 @@
+#!/usr/bin/env python3
+"""Dinas reference endpoint: a stand-in for the Dinas Dukcapil in tests and demos.
+
+Implements Kiosk/PROTOCOL.md (kiosk-dinas/1) with the Python standard library; document signatures are made
+with the `openssl` command (Ed25519 over the document's raw SHA-256 digest). State lives under --data.
+
+    python3 Tests/DinasReference/server.py --port PORT --data DIR --token TOKEN --signing-key KEY.pem
+        [--drop-after-bytes N] [--fail-rate R] [--latency-ms MS] [--captive-portal-rate R]
+        [--duplicate-rate R] [--expire-uploads-after S] [--seed N]
+
+Faults can also be changed at run time with POST /admin/faults.
+"""
+import argparse, base64, hashlib, json, os, random, re, subprocess, sys, tempfile, threading, time, uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PROTOCOL = "kiosk-dinas/1"
+LOCK = threading.RLock()
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+READY_STATES = {"in_review", "returned_for_correction", "rejected", "ready"}
+
+
+class Dropped(Exception):
+    """The injected fault closed the connection mid-request."""
+
+
+class Dinas:
+    def __init__(self, args):
+        self.data = os.path.abspath(args.data)
+        self.token = args.token
+        self.signing_key = os.path.abspath(args.signing_key)
+        self.key_id = self.compute_key_id()
+        self.rng = random.Random(args.seed)
+        self.faults = {
+            "drop_after_bytes": args.drop_after_bytes, "fail_rate": args.fail_rate, "latency_ms": args.latency_ms,
+            "captive_portal_rate": args.captive_portal_rate, "duplicate_rate": args.duplicate_rate,
+            "expire_uploads_after": args.expire_uploads_after,
+        }
+        self.stats = {"requests": 0, "bytes_received": 0, "bytes_sent": 0, "body_bytes_received": 0,
+                      "drops": 0, "failures_injected": 0, "captive_portal_injected": 0, "duplicates_injected": 0,
+                      "by_endpoint": {}}
+        self.drop_counter = 0
+        for d in ("applications", "documents", "kiosks"):
+            os.makedirs(os.path.join(self.data, d), exist_ok=True)
+        self.events = self.load_json("events.json", [])
+        self.config = self.load_json("config.json", None)
+        self.heartbeats = self.load_json("heartbeats.json", [])
+
+    # ---- persistence (every write is temp + fsync + rename) ----
+    def path(self, *parts):
+        return os.path.join(self.data, *parts)
+
+    def load_json(self, name, default):
+        try:
+            with open(self.path(name)) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return default
+
+    def save_json(self, rel, value):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(p))
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+
+    def compute_key_id(self):
+        der = subprocess.run(["openssl", "pkey", "-in", self.signing_key, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        return hashlib.sha256(der[-32:]).hexdigest()[:16]
+
+    def sign_digest(self, digest):
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(digest)
+            name = f.name
+        try:
+            out = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", self.signing_key, "-rawin", "-in", name],
+                                 check=True, capture_output=True).stdout
+        finally:
+            os.unlink(name)
+        return base64.b64encode(out).decode()
+
+    # ---- applications ----
+    def app_dir(self, app_id):
+        return self.path("applications", app_id)
+
+    def load_app(self, app_id):
+        try:
+            with open(os.path.join(self.app_dir(app_id), "app.json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
+    def save_app(self, app):
+        self.save_json(os.path.join("applications", app["id"], "app.json"), app)
+
+    def upload_path(self, app_id, seq):
+        return os.path.join(self.app_dir(app_id), f"{seq}.bin")
+
+    def offset(self, app_id, seq):
+        try:
+            return os.path.getsize(self.upload_path(app_id, seq))
+        except FileNotFoundError:
+            return 0
+
+    def expired(self, app, att):
+        limit = self.faults.get("expire_uploads_after")
+        return bool(limit) and not att["complete"] and time.time() - att.get("touched", time.time()) > float(limit)
+
+    def expire(self, app, att):
+        att["expired"] = True
+        try:
+            os.unlink(self.upload_path(app["id"], att["seq"]))
+        except FileNotFoundError:
+            pass
+
+    def describe(self, app):
+        return {"protocol": PROTOCOL, "id": app["id"], "state": app["state"], "reason": app.get("reason"),
+                "manifest_sha256": app["manifest_sha256"],
+                "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"],
+                                 "received": self.offset(app["id"], a["seq"]), "complete": a["complete"],
+                                 "upload_url": f"/v1/uploads/{app['id']}/{a['seq']}"} for a in app["attachments"]]}
+
+    def add_event(self, kiosk_id, event):
+        event["seq"] = len(self.events) + 1
+        event["kiosk_id"] = kiosk_id
+        event["at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.events.append(event)
+        self.save_json("events.json", self.events)
+
+    def make_pdf(self, lines):
+        text = "BT /F1 12 Tf 72 760 Td 16 TL " + " ".join(
+            "(" + l.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for l in lines) + " ET"
+        objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+                f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+        out, offsets = b"%PDF-1.4\n", []
+        for i, o in enumerate(objs, 1):
+            offsets.append(len(out))
+            out += f"{i} 0 obj\n{o}\nendobj\n".encode()
+        xref = len(out)
+        out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+        out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+        out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+        return out
+
+    def produce_documents(self, app, products, tamper):
+        for product in products:
+            doc_id = str(uuid.uuid4())
+            pdf = self.make_pdf([f"DINAS DUKCAPIL - {product}", f"Permohonan {app['id']}", f"Layanan {app['service']}",
+                                 "Dokumen elektronik ber-TTE (contoh / sample)"])
+            digest = hashlib.sha256(pdf).digest()
+            signature = self.sign_digest(digest)
+            sha = digest.hex()
+            if tamper == "content":
+                pdf = pdf.replace(b"sample", b"SAMPLE")
+            elif tamper == "hash":
+                sha = hashlib.sha256(b"other").hexdigest()
+            elif tamper == "signature":
+                raw = bytearray(base64.b64decode(signature))
+                raw[0] ^= 1
+                signature = base64.b64encode(bytes(raw)).decode()
+            with open(self.path("documents", doc_id + ".pdf"), "wb") as f:
+                f.write(pdf)
+                f.flush()
+                os.fsync(f.fileno())
+            self.add_event(app["kiosk_id"], {"type": "document", "application_id": app["id"], "product": product,
+                                             "document_id": doc_id, "url": f"/v1/documents/{doc_id}",
+                                             "sha256": sha, "size": len(pdf), "signature": signature,
+                                             "key_id": self.key_id})
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "DinasReference/1"
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("DINAS_VERBOSE"):
+            sys.stderr.write("dinas: " + fmt % args + "\n")
+
+    @property
+    def dinas(self):
+        return self.server.dinas
+
+    # ---- plumbing ----
+    def count_in(self, n):
+        with LOCK:
+            self.dinas.stats["bytes_received"] += n
+
+    def send(self, status, body=None, headers=None, protocol=True):
+        data = b""
+        ctype = None
+        if body is not None:
+            if isinstance(body, (bytes, bytearray)):
+                data, ctype = bytes(body), (headers or {}).pop("Content-Type", "application/octet-stream")
+            else:
+                data, ctype = json.dumps(body, sort_keys=True).encode(), "application/json"
+        self.send_response(status)
+        if protocol:
+            self.send_header("Kiosk-Protocol", "1")
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data and self.command != "HEAD":
+            self.wfile.write(data)
+        with LOCK:
+            self.dinas.stats["bytes_sent"] += len(data) + 200
+
+    def error(self, status, code, message, headers=None):
+        self.send(status, {"protocol": PROTOCOL, "error": {"code": code, "message": message}}, headers)
+
+    def read_body(self, drop_ok=False):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 64 * 1024 * 1024:
+            raise ValueError("body too large")
+        chunks, got = [], 0
+        while got < length:
+            want = min(65536, length - got)
+            limit = self.dinas.faults.get("drop_after_bytes") if drop_ok else None
+            if limit:
+                with LOCK:
+                    room = int(limit) - self.dinas.drop_counter
+                    if room <= 0:
+                        self.dinas.drop_counter = 0
+                        room = int(limit)
+                want = min(want, room)
+            piece = self.rfile.read(want)
+            if not piece:
+                break
+            chunks.append(piece)
+            got += len(piece)
+            with LOCK:
+                self.dinas.stats["body_bytes_received"] += len(piece)
+                self.count_in(len(piece))
+                if limit:
+                    self.dinas.drop_counter += len(piece)
+                    if self.dinas.drop_counter >= int(limit) and got < length:
+                        self.dinas.drop_counter = 0
+                        self.dinas.stats["drops"] += 1
+                        kept = b"".join(chunks)
+                        if self.dinas.faults.get("drop_mode", "drain") == "drain":
+                            # The rest of the request is lost in transit: swallowed, never stored, no answer.
+                            rest = length - got
+                            while rest > 0:
+                                piece = self.rfile.read(min(65536, rest))
+                                if not piece:
+                                    break
+                                rest -= len(piece)
+                        raise Dropped(kept)
+        return b"".join(chunks)
+
+    def drop(self):
+        """Ends the connection with no response: FIN after a drained request, or RST (drop_mode "reset")."""
+        import socket
+        self.close_connection = True
+        try:
+            if self.dinas.faults.get("drop_mode", "drain") == "reset":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def authorized(self):
+        return self.headers.get("Authorization", "") == f"Bearer {self.dinas.token}"
+
+    def handle_any(self):
+        d = self.dinas
+        head_bytes = len(self.requestline) + 2 + sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
+        with LOCK:
+            d.stats["requests"] += 1
+            self.count_in(head_bytes)
+            key = f"{self.command} {re.sub(UUID_RE, '{id}', self.path.split('?')[0])}"
+            d.stats["by_endpoint"][key] = d.stats["by_endpoint"].get(key, 0) + 1
+        if self.path.startswith("/admin/"):
+            if not self.authorized():
+                return self.error(401, "unauthorized", "bad token")
+            return self.route_admin()
+        faults = d.faults
+        if faults.get("latency_ms"):
+            time.sleep(float(faults["latency_ms"]) / 1000)
+        with LOCK:
+            roll = d.rng.random
+            captive = faults.get("captive_portal_rate") and roll() < float(faults["captive_portal_rate"])
+            fail = not captive and faults.get("fail_rate") and roll() < float(faults["fail_rate"])
+            dup = faults.get("duplicate_rate") and roll() < float(faults["duplicate_rate"])
+        if captive:
+            with LOCK:
+                d.stats["captive_portal_injected"] += 1
+            self.read_body_quietly()
+            return self.send(200, b"<html><body>Login Wi-Fi Desa</body></html>",
+                             {"Content-Type": "text/html"}, protocol=False)
+        if fail:
+            with LOCK:
+                d.stats["failures_injected"] += 1
+            self.read_body_quietly()
+            return self.error(503, "unavailable", "injected failure")
+        if not self.authorized():
+            self.read_body_quietly()
+            return self.error(401, "unauthorized", "missing or wrong bearer token")
+        if self.headers.get("Kiosk-Protocol", "1") != "1":
+            return self.error(400, "protocol_version", "unsupported protocol version")
+        self.duplicate = bool(dup)
+        return self.route_v1()
+
+    def read_body_quietly(self):
+        try:
+            self.read_body()
+        except Exception:
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_HEAD = lambda self: self.safe(self.handle_any)
+
+    def safe(self, fn):
+        try:
+            fn()
+        except Dropped:
+            self.drop()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as e:  # a bug in the reference server must not look like success
+            try:
+                self.error(500, "server_error", repr(e))
+            except Exception:
+                pass
+
+    # ---- /v1 ----
+    def route_v1(self):
+        path = self.path.split("?")[0]
+        m = re.fullmatch(r"/v1/applications/(" + UUID_RE + ")", path)
+        if m and self.command == "PUT":
+            return self.put_application(m.group(1))
+        if m and self.command == "GET":
+            return self.get_application(m.group(1))
+        m = re.fullmatch(r"/v1/uploads/(" + UUID_RE + r")/(\d+)", path)
+        if m and self.command in ("HEAD", "PATCH"):
+            return self.upload(m.group(1), int(m.group(2)))
+        m = re.fullmatch(r"/v1/kiosks/([A-Za-z0-9._-]+)/events", path)
+        if m and self.command == "GET":
+            return self.get_events(m.group(1))
+        m = re.fullmatch(r"/v1/documents/(" + UUID_RE + ")", path)
+        if m and self.command == "GET":
+            return self.get_document(m.group(1))
+        m = re.fullmatch(r"/v1/kiosks/([A-Za-z0-9._-]+)/config", path)
+        if m and self.command == "GET":
+            return self.get_config(m.group(1))
+        m = re.fullmatch(r"/v1/kiosks/([A-Za-z0-9._-]+)/heartbeat", path)
+        if m and self.command == "POST":
+            return self.post_heartbeat(m.group(1))
+        if path == "/v1/ping" and self.command == "GET":
+            return self.send(200, {"protocol": PROTOCOL, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        self.read_body_quietly()
+        return self.error(404, "not_found", "no such endpoint")
+
+    def put_application(self, app_id):
+        body = self.read_body()
+        try:
+            manifest = json.loads(body)
+        except ValueError:
+            return self.error(400, "bad_json", "manifest is not JSON")
+        problems = validate_manifest(manifest, app_id)
+        if problems:
+            return self.error(422, "invalid_manifest", "; ".join(problems))
+        digest = hashlib.sha256(canonical(manifest)).hexdigest()
+        for _ in range(2 if self.duplicate else 1):
+            with LOCK:
+                app = self.dinas.load_app(app_id)
+                if app is None:
+                    app = {"id": app_id, "kiosk_id": manifest["kiosk_id"], "service": manifest["service"],
+                           "manifest": manifest, "manifest_sha256": digest, "state": "receiving", "reason": None,
+                           "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"], "complete": False,
+                                            "touched": time.time()} for a in manifest["attachments"]]}
+                    os.makedirs(self.dinas.app_dir(app_id), exist_ok=True)
+                    self.dinas.save_app(app)
+                    status = 201
+                elif app["manifest_sha256"] != digest:
+                    return self.error(409, "manifest_conflict", "this application id exists with a different manifest")
+                else:
+                    status = 200
+                    for att in app["attachments"]:  # a re-sent manifest recreates expired uploads at offset 0
+                        if att.get("expired"):
+                            att["expired"] = False
+                            att["touched"] = time.time()
+                    self.dinas.save_app(app)
+                response = self.dinas.describe(app)
+        self.send(status, response, {"Location": f"/v1/applications/{app_id}"})
+
+    def get_application(self, app_id):
+        with LOCK:
+            app = self.dinas.load_app(app_id)
+            if app is None:
+                return self.error(404, "unknown_application", "no such application")
+            return self.send(200, self.dinas.describe(app))
+
+    def upload(self, app_id, seq):
+        d = self.dinas
+        with LOCK:
+            app = d.load_app(app_id)
+            att = next((a for a in (app or {}).get("attachments", []) if a["seq"] == seq), None)
+            if att is None:
+                self.read_body_quietly()
+                return self.error(404, "unknown_upload", "no such upload")
+            if att.get("expired") or d.expired(app, att):
+                if not att.get("expired"):
+                    d.expire(app, att)
+                    d.save_app(app)
+                self.read_body_quietly()
+                return self.error(410, "upload_expired", "upload expired; send the manifest again")
+            offset = d.offset(app_id, seq)
+        headers = {"Upload-Offset": offset, "Upload-Length": att["size"], "Cache-Control": "no-store"}
+        if self.command == "HEAD":
+            return self.send(200, None, headers)
+        claimed = self.headers.get("Upload-Offset")
+        checksum = self.headers.get("Upload-Checksum", "")
+        if claimed is None or not claimed.isdigit() or not checksum.startswith("sha256 "):
+            self.read_body_quietly()
+            return self.error(400, "bad_patch", "Upload-Offset and Upload-Checksum: sha256 <base64> are required")
+        try:
+            body = self.read_body(drop_ok=True)
+            complete_body = True
+        except Dropped as dropped:
+            body = dropped.args[0]
+            complete_body = False
+        with LOCK:
+            app = d.load_app(app_id)
+            att = next(a for a in app["attachments"] if a["seq"] == seq)
+            for attempt in range(2 if (self.duplicate and complete_body) else 1):
+                offset = d.offset(app_id, seq)
+                if int(claimed) != offset:
+                    if attempt == 1:
+                        break
+                    return self.error(409, "offset_mismatch", f"offset is {offset}",
+                                      {"Upload-Offset": offset, "Upload-Length": att["size"]})
+                if offset + len(body) > att["size"]:
+                    return self.error(413, "too_long", "chunk runs past the declared size")
+                if complete_body and base64.b64encode(hashlib.sha256(body).digest()).decode() != checksum[7:].strip():
+                    return self.error(460, "checksum_mismatch", "chunk checksum mismatch; chunk discarded",
+                                      {"Upload-Offset": offset})
+                with open(d.upload_path(app_id, seq), "ab") as f:
+                    f.write(body)  # a body cut short is kept (tus core); the whole-file hash guards it
+                    f.flush()
+                    os.fsync(f.fileno())
+                att["touched"] = time.time()
+                offset += len(body)
+                if offset == att["size"]:
+                    h = hashlib.sha256()
+                    with open(d.upload_path(app_id, seq), "rb") as f:
+                        for block in iter(lambda: f.read(1 << 20), b""):
+                            h.update(block)
+                    if h.hexdigest() == att["sha256"]:
+                        att["complete"] = True
+                        if all(a["complete"] for a in app["attachments"]) and app["state"] == "receiving":
+                            app["state"] = "delivered"
+                    else:
+                        os.unlink(d.upload_path(app_id, seq))
+                        d.save_app(app)
+                        return self.error(422, "hash_mismatch", "attachment hash mismatch; upload restarted at 0",
+                                          {"Upload-Offset": 0})
+                d.save_app(app)
+            if not complete_body:
+                raise Dropped(b"")
+        self.send(204, None, {"Upload-Offset": d.offset(app_id, seq), "Upload-Length": att["size"]})
+
+    def get_events(self, kiosk_id):
+        q = dict(p.split("=", 1) for p in self.path.split("?", 1)[1].split("&")) if "?" in self.path else {}
+        cursor = int(q.get("cursor", "0") or 0)
+        wait = min(float(q.get("wait", "0") or 0), 25.0)
+        deadline = time.time() + wait
+        while True:
+            with LOCK:
+                events = [e for e in self.dinas.events if e["seq"] > cursor and e["kiosk_id"] == kiosk_id][:100]
+                last = self.dinas.events[-1]["seq"] if self.dinas.events else 0
+            if events or time.time() >= deadline:
+                break
+            time.sleep(0.1)
+        self.send(200, {"protocol": PROTOCOL, "cursor": events[-1]["seq"] if events else max(cursor, 0) if cursor <= last else last,
+                        "events": events})
+
+    def get_document(self, doc_id):
+        try:
+            with open(self.dinas.path("documents", doc_id + ".pdf"), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return self.error(404, "unknown_document", "no such document")
+        self.send(200, data, {"Content-Type": "application/pdf"})
+
+    def get_config(self, kiosk_id):
+        cfg = self.dinas.config
+        if not cfg:
+            return self.send(204, None)
+        etag = f'"{cfg["version"]}"'
+        if self.headers.get("If-None-Match") == etag:
+            return self.send(304, None, {"ETag": etag})
+        self.send(200, cfg["bundle"].encode(), {"Content-Type": "application/json", "ETag": etag})
+
+    def post_heartbeat(self, kiosk_id):
+        try:
+            beat = json.loads(self.read_body())
+        except ValueError:
+            return self.error(400, "bad_json", "heartbeat is not JSON")
+        beat["received_at"] = time.time()
+        beat["kiosk_id"] = kiosk_id
+        with LOCK:
+            self.dinas.heartbeats.append(beat)
+            self.dinas.save_json("heartbeats.json", self.dinas.heartbeats[-1000:])
+        self.send(204, None)
+
+    # ---- /admin ----
+    def route_admin(self):
+        d, path = self.dinas, self.path.split("?")[0]
+        if path == "/admin/applications" and self.command == "GET":
+            with LOCK:
+                out = []
+                for app_id in sorted(os.listdir(d.path("applications"))):
+                    app = d.load_app(app_id)
+                    if app:
+                        out.append({"id": app["id"], "service": app["service"], "state": app["state"],
+                                    "kiosk_id": app["kiosk_id"],
+                                    "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"],
+                                                     "received": d.offset(app_id, a["seq"]), "complete": a["complete"]}
+                                                    for a in app["attachments"]]})
+            return self.send(200, out)
+        m = re.fullmatch(r"/admin/applications/(" + UUID_RE + ")/state", path)
+        if m and self.command == "POST":
+            req = json.loads(self.read_body() or b"{}")
+            state = req.get("state")
+            if state not in READY_STATES:
+                return self.error(400, "bad_state", f"state must be one of {sorted(READY_STATES)}")
+            with LOCK:
+                app = d.load_app(m.group(1))
+                if app is None:
+                    return self.error(404, "unknown_application", "no such application")
+                if not all(a["complete"] for a in app["attachments"]):
+                    return self.error(409, "not_delivered", "attachments are incomplete")
+                app["state"], app["reason"] = state, req.get("reason")
+                d.save_app(app)
+                d.add_event(app["kiosk_id"], {"type": "state", "application_id": app["id"], "state": state,
+                                              "reason": req.get("reason")})
+                if state == "ready":
+                    d.produce_documents(app, req.get("documents") or [f"{app['service']}-document"], req.get("tamper"))
+                return self.send(200, d.describe(app))
+        if path == "/admin/stats" and self.command == "GET":
+            with LOCK:
+                return self.send(200, dict(d.stats, heartbeats=len(d.heartbeats), events=len(d.events), faults=d.faults))
+        if path == "/admin/faults" and self.command == "POST":
+            with LOCK:
+                d.faults.update(json.loads(self.read_body() or b"{}"))
+                d.drop_counter = 0
+                return self.send(200, d.faults)
+        if path == "/admin/config" and self.command == "PUT":
+            bundle = self.read_body().decode()
+            try:
+                version = json.loads(base64.b64decode(json.loads(bundle)["payload"]))["version"]
+            except Exception:
+                version = int(time.time())  # a broken bundle is still served: kiosks must reject it
+            with LOCK:
+                d.config = {"version": version, "bundle": bundle}
+                d.save_json("config.json", d.config)
+            return self.send(200, {"version": version})
+        if path == "/admin/heartbeats" and self.command == "GET":
+            with LOCK:
+                return self.send(200, d.heartbeats)
+        if path == "/admin/expire-uploads" and self.command == "POST":
+            with LOCK:
+                n = 0
+                for app_id in os.listdir(d.path("applications")):
+                    app = d.load_app(app_id)
+                    for att in (app or {}).get("attachments", []):
+                        if not att["complete"] and not att.get("expired"):
+                            d.expire(app, att)
+                            n += 1
+                    if app:
+                        d.save_app(app)
+            return self.send(200, {"expired": n})
+        return self.error(404, "not_found", "no such admin endpoint")
+
+
+def validate_manifest(m, app_id):
+    problems = []
+    if not isinstance(m, dict):
+        return ["manifest must be an object"]
+    if m.get("id") != app_id:
+        problems.append("id does not match the URL")
+    for key in ("kiosk_id", "service", "profile", "applicant_nik", "event_date", "submitted_at"):
+        if not isinstance(m.get(key), str) or not m.get(key):
+            problems.append(f"{key} is required")
+    nik = m.get("applicant_nik", "")
+    if isinstance(nik, str) and not re.fullmatch(r"\d{16}", nik):
+        problems.append("applicant_nik must be 16 digits")
+    atts = m.get("attachments")
+    if not isinstance(atts, list) or not atts:
+        problems.append("attachments must be a non-empty list")
+    else:
+        for i, a in enumerate(atts):
+            if not (isinstance(a, dict) and a.get("seq") == i + 1 and isinstance(a.get("size"), int) and a["size"] >= 0
+                    and isinstance(a.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", a["sha256"])):
+                problems.append(f"attachments[{i}] needs seq {i + 1}, size and a sha256 hex digest")
+            elif a["size"] > 64 * 1024 * 1024:
+                problems.append(f"attachments[{i}] is larger than 64 MiB")
+    return problems
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--data", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--signing-key", required=True)
+    p.add_argument("--drop-after-bytes", type=int, default=0)
+    p.add_argument("--fail-rate", type=float, default=0.0)
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--captive-portal-rate", type=float, default=0.0)
+    p.add_argument("--duplicate-rate", type=float, default=0.0)
+    p.add_argument("--expire-uploads-after", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None)
+    args = p.parse_args()
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    server.dinas = Dinas(args)
+    print(f"dinas reference listening on http://{args.host}:{server.server_address[1]} key {server.dinas.key_id}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
