@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore"]),
         .testTarget(name: "KioskStoreTests", dependencies: ["KioskStore", "KioskCore", "KioskSecurity", "kiosk-store-worker"]),
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
+        .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],
     swiftLanguageModes: [.v6]

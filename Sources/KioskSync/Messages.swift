@@ -14,6 +14,14 @@ public struct Manifest: Codable, Sendable, Equatable {
             case seq, requirement, size, sha256
             case mediaType = "media_type"
         }
+
+        public init(seq: Int, requirement: String, mediaType: String, size: Int, sha256: String) {
+            self.seq = seq
+            self.requirement = requirement
+            self.mediaType = mediaType
+            self.size = size
+            self.sha256 = sha256
+        }
     }
 
     public var id: String
@@ -33,6 +41,20 @@ public struct Manifest: Codable, Sendable, Equatable {
         case applicantNIK = "applicant_nik"
         case eventDate = "event_date"
         case submittedAt = "submitted_at"
+    }
+
+    public init(id: String, kioskID: String, service: String, profile: String, applicantNIK: String, eventDate: String,
+                contact: String?, facts: [String: String], submittedAt: String, attachments: [Attachment]) {
+        self.id = id
+        self.kioskID = kioskID
+        self.service = service
+        self.profile = profile
+        self.applicantNIK = applicantNIK
+        self.eventDate = eventDate
+        self.contact = contact
+        self.facts = facts
+        self.submittedAt = submittedAt
+        self.attachments = attachments
     }
 
     public func canonicalJSON() -> Data {

@@ -311,6 +311,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Kiosk-Protocol", "1") != "1":
             return self.error(400, "protocol_version", "unsupported protocol version")
         self.duplicate = bool(dup)
+        if dup:
+            with LOCK:
+                d.stats["duplicates_injected"] += 1
         return self.route_v1()
 
     def read_body_quietly(self):
