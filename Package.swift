@@ -36,7 +36,7 @@ let package = Package(
             name: "kioskd",
             dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode"]
         ),
-        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskCLI"]),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI"]),
 
         // Test helper: the crash test SIGKILLs it while it submits and transitions applications.
         .executableTarget(

@@ -52,13 +52,15 @@ func benchRules() throws {
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
-let suites = ["rules": benchRules, "store": benchStore]
+let suites: [String: @Sendable () async throws -> Void] = [
+    "rules": { try benchRules() }, "store": { try benchStore() }, "sync": { try await benchSync() },
+]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")
     exit(args.isEmpty ? 0 : 64)
 }
 do {
-    try suite()
+    try await suite()
 } catch {
     FileHandle.standardError.write(Data("kiosk-bench \(name): \(error)\n".utf8))
     exit(1)

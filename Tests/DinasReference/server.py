@@ -36,6 +36,7 @@ class Dinas:
             "expire_uploads_after": args.expire_uploads_after,
         }
         self.stats = {"requests": 0, "bytes_received": 0, "bytes_sent": 0, "body_bytes_received": 0,
+                      "upload_bytes_received": 0,
                       "drops": 0, "failures_injected": 0, "captive_portal_injected": 0, "duplicates_injected": 0,
                       "by_endpoint": {}}
         self.drop_counter = 0
@@ -242,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
             got += len(piece)
             with LOCK:
                 self.dinas.stats["body_bytes_received"] += len(piece)
+                if drop_ok:
+                    self.dinas.stats["upload_bytes_received"] += len(piece)
                 self.count_in(len(piece))
                 if limit:
                     self.dinas.drop_counter += len(piece)
@@ -257,6 +260,9 @@ class Handler(BaseHTTPRequestHandler):
                                 if not piece:
                                     break
                                 rest -= len(piece)
+                                self.dinas.stats["bytes_received"] += len(piece)  # lost, but it crossed the wire
+                                self.dinas.stats["upload_bytes_received"] += len(piece)
+                                self.dinas.stats["body_bytes_received"] += len(piece)
                         raise Dropped(kept)
         return b"".join(chunks)
 
