@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   # build: system-library targets (platform-notes §1)
   pkg-config libsqlite3-dev libcups2-dev libudev-dev libssl-dev libqrencode-dev
-  # tools the tests drive for real
-  openssl sqlite3
+  # tools the tests drive for real: openssl (Ed25519 interop, the Dinas reference endpoint's signatures),
+  # sqlite3 (an independent reader of the store), python3 (the Dinas reference endpoint)
+  openssl sqlite3 python3
 )
 
 missing=()
