@@ -113,6 +113,9 @@ public final class KioskStore: @unchecked Sendable {
         }
     }
 
+    /// The newest schema this build knows (and migrates to).
+    public static var latestSchemaVersion: Int { Migrations.latest }
+
     public var schemaVersion: Int {
         (try? self.sync { db in try db.query("PRAGMA user_version").first?.int(0) ?? 0 }) ?? 0
     }
@@ -568,7 +571,7 @@ public final class KioskStore: @unchecked Sendable {
     /// `PRAGMA integrity_check`, then every live attachment against its size and hash, and every application
     /// against its declared attachment count.
     public func check() throws(StoreError) -> CheckReport {
-        let (integrity, rows, partial, count) = try self.sync { db in
+        let (integrity, rows, partial, count, documents) = try self.sync { db in
             let integrity = try db.query("PRAGMA integrity_check").map { $0.text(0) }
             let rows = try db.query(
                 "SELECT application_id, file, sha256, size FROM attachments WHERE purged_at IS NULL ORDER BY application_id, seq"
@@ -582,7 +585,9 @@ public final class KioskStore: @unchecked Sendable {
                 """
             ).map { $0.text(0) }
             let count = try db.query("SELECT count(*) FROM applications").first?.int(0) ?? 0
-            return (integrity, rows, partial, count)
+            let documents = try db.query("SELECT application_id, file, sha256, size FROM documents ORDER BY application_id, file")
+                .map { ($0.text(0), $0.text(1), $0.text(2), $0.int(3)) }
+            return (integrity, rows, partial, count, documents)
         }
         var problems = partial.map { CheckReport.Problem(applicationID: $0, file: nil, issue: "incomplete application") }
         for (app, file, sha, size) in rows {
@@ -596,6 +601,16 @@ public final class KioskStore: @unchecked Sendable {
                 problems.append(.init(applicationID: app, file: file, issue: "sha256 mismatch"))
             }
         }
-        return CheckReport(integrity: integrity, applications: count, attachmentsChecked: rows.count, problems: problems)
+        for (app, file, sha, size) in documents {
+            guard let measured = self.documentSpool.measure(file) else {
+                problems.append(.init(applicationID: app, file: "documents/\(file)", issue: "missing document"))
+                continue
+            }
+            if measured.size != size || measured.sha256 != sha {
+                problems.append(.init(applicationID: app, file: "documents/\(file)", issue: "document sha256 mismatch"))
+            }
+        }
+        return CheckReport(integrity: integrity, applications: count, attachmentsChecked: rows.count + documents.count,
+                           problems: problems)
     }
 }

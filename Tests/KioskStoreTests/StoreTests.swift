@@ -8,7 +8,8 @@ import Testing
     @Test func submitSpoolsFilesDurablyWithHashesAndPrivateModes() throws {
         let dir = try makeTempDir()
         let (store, report) = try KioskStore.open(directory: dir)
-        #expect(report.migrated == [1])
+        #expect(report.migrated == Array(1...KioskStore.latestSchemaVersion))
+        #expect(try KioskStore.open(directory: dir).1.migrated.isEmpty, "migrations run once")
         let a = bytes(300_000), b = bytes(1_234, seed: 9)
         let receipt = try store.submit(newApplication([
             NewAttachment(requirement: "surat-kelahiran", data: a, fileExtension: "jpg"),
@@ -227,12 +228,12 @@ import Testing
         do {
             let (store, _) = try KioskStore.open(directory: dir)
             _ = try store.submit(newApplication([NewAttachment(requirement: "r", data: bytes(5), fileExtension: "jpg")]))
-            #expect(store.schemaVersion == 1)
+            #expect(store.schemaVersion == KioskStore.latestSchemaVersion)
         }
         #expect(try sqlite3("\(dir)/kiosk.sqlite3", "PRAGMA user_version = 99").status == 0)
         #expect { try KioskStore.open(directory: dir) } throws: {
-            guard case StoreError.schemaTooNew(99, 1) = $0 else { return false }
-            return true
+            guard case StoreError.schemaTooNew(99, let supported) = $0 else { return false }
+            return supported == KioskStore.latestSchemaVersion
         }
         #expect(try sqlite3("\(dir)/kiosk.sqlite3", "SELECT count(*) FROM applications").out == "1")
         #expect(files(in: "\(dir)/attachments").count == 1)

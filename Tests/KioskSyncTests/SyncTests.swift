@@ -156,6 +156,9 @@ import Testing
         #expect(again.events == 0)
         #expect(try kiosk.store.documents(ready).count == 2)
         #expect(try kiosk.store.check().ok)
+        // A document altered on disk after it was verified is caught by the store check.
+        try Data("%PDF-1.4 changed".utf8).write(to: URL(fileURLWithPath: kiosk.store.path(of: docs[0])))
+        #expect(try kiosk.store.check().problems.map(\.issue) == ["document sha256 mismatch"])
     }
 
     @Test func configBundlesVerifiedAppliedAndRolledBack() async throws {
