@@ -1,5 +1,6 @@
 import Foundation
 import KioskSecurity
+import KioskStore
 
 enum KeyCommands {
     static func generate(_ raw: [String], context: CLIContext) throws(CLIError) {
@@ -53,36 +54,14 @@ enum KeyCommands {
     }
 }
 
-/// Crash-safe file writes: temp file, fsync, rename, directory fsync.
+/// Crash-safe file writes (the store's `DurableFile`), mapped to kioskctl's exit codes.
 enum FileWriter {
     static func writeAtomically(_ data: Data, to path: String, mode: mode_t) throws(CLIError) {
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            throw CLIError(.cantCreate, code: "cant_create", id: "Tidak dapat membuat \(path) (errno \(errno)).",
-                           en: "Cannot create \(path) (errno \(errno)).")
-        }
-        var ok = fchmod(fd, mode) == 0
-        ok = ok && data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CLIError(.cantCreate, code: "cant_create", id: "Gagal menulis \(path).", en: "Writing \(path) failed.")
-        }
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
+        do {
+            try DurableFile.write(data, to: path, mode: mode)
+        } catch {
+            throw CLIError(.cantCreate, code: "cant_create", id: "Tidak dapat menulis \(path): \(error.message.id)",
+                           en: "Cannot write \(path): \(error.message.en ?? "")")
         }
     }
 }

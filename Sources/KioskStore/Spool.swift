@@ -182,3 +182,33 @@ struct Spool: Sendable {
         return Int(s.f_bavail) * Int(s.f_frsize)
     }
 }
+
+/// Crash-safe replacement of one file: temp file in the same folder, fsync, rename, folder fsync.
+public enum DurableFile {
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws(StoreError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = "\(dir.isEmpty ? "." : dir)/.\((path as NSString).lastPathComponent).\(getpid()).part"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .io("create \(tmp)", errno) }
+        var failure: Int32 = 0
+        if fchmod(fd, mode) != 0 { failure = errno }
+        if failure == 0 {
+            failure = data.withUnsafeBytes { raw -> Int32 in
+                var off = 0
+                while off < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                    if n < 0 { if errno == EINTR { continue }; return errno }
+                    off += n
+                }
+                return fsync(fd) == 0 ? 0 : errno
+            }
+        }
+        close(fd)
+        if failure == 0, rename(tmp, path) != 0 { failure = errno }
+        guard failure == 0 else {
+            unlink(tmp)
+            throw failure == ENOSPC ? .diskFull : .io("write \(path)", failure)
+        }
+        Spool.syncDirectory(dir)
+    }
+}

@@ -125,25 +125,7 @@ public struct USBTransfer: Sendable {
     }
 
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".part"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.io("create \(tmp)", errno) }
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw StoreError.io("write \(path)", errno)
-        }
-        let dfd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        try DurableFile.write(data, to: path, mode: 0o600)
     }
 
     // MARK: - Import
