@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "KioskStore", dependencies: ["KioskCore", "KioskSecurity", "CSQLite"]),
         // Dinas protocol client: forwarding, status and documents, config, heartbeat, USB spool.
         .target(name: "KioskSync", dependencies: ["KioskCore", "KioskStore", "KioskSecurity"]),
+        // Devices: CUPS printer, receipts (PDF + QR), and their simulated twins.
+        .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
-        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync"]),
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
