@@ -9,6 +9,10 @@ packages=(
   # tools the tests drive for real: openssl (Ed25519 interop, the Dinas reference endpoint's signatures),
   # sqlite3 (an independent reader of the store), python3 (the Dinas reference endpoint)
   openssl sqlite3 python3
+  # printing (issue 5): a private cupsd with an IPP Everywhere queue, ippeveprinter as the printer, its PDF filter,
+  # a private D-Bus for ippeveprinter, curl to change the simulated printer's condition; the receipt checks
+  # read the PDF (pdftotext, pdftoppm) and decode its QR (zbarimg)
+  cups-daemon cups-client cups-ipp-utils cups-filters-core-drivers dbus-daemon curl poppler-utils zbar-tools
 )
 
 missing=()

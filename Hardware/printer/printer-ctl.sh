@@ -13,9 +13,11 @@ case "$ACTION" in
   toner-low) curl -fsS "http://localhost:$PORT/supplies?supply0=10&supply1=5" >/dev/null ;;
   toner-ok) curl -fsS "http://localhost:$PORT/supplies?supply0=10&supply1=100" >/dev/null ;;
   offline)
-    kill "$(cat "$D/run/ippeveprinter.pid")" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$(cat "$D/run/ippeveprinter.pid")" 2>/dev/null || break; sleep 0.1; done ;;
+    # Pulled plug: SIGKILL, and wait until the port no longer answers (the dead process may linger as a zombie).
+    kill -KILL "$(cat "$D/run/ippeveprinter.pid")" 2>/dev/null || true
+    for _ in $(seq 1 50); do ipptool -q "$KIOSK_TEST_IPP_URI" get-printer-attributes.test 2>/dev/null || break; sleep 0.1; done ;;
   online)
+    if ipptool -q "$KIOSK_TEST_IPP_URI" get-printer-attributes.test 2>/dev/null; then exit 0; fi
     ( DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/run/dbus.sock" exec ippeveprinter -r off -n localhost -p "$PORT" \
         -d "$D/ipp/spool" -c "$D/ipp/print.sh" -f application/pdf,image/pwg-raster,image/urf -s 60 "KioskSimPrinter" \
         >> "$D/log/ippeveprinter.log" 2>&1 ) &

@@ -36,6 +36,13 @@ public enum KioskCtl {
           sync export --to DIR --kiosk-id ID        pending applications to a USB stick (resumable)
           sync import --from DIR --kiosk-id ID --trusted-key K   receipts, documents, config from a stick
           config apply BUNDLE --kiosk-id ID --trusted-key K      apply a bundle (e.g. from a USB stick)
+          printer status [--printer NAME]           state, reasons (IPP keywords), markers, accepting jobs
+          printer test                              print a test page and wait for it
+          printer recover [--seconds S]             resume a queue stopped by a fault once nothing blocks it
+          print FILE.pdf [--copies N] [--wait]      with --wait, exit 0 only when the job completed
+          application print ID-OR-TRACKING-CODE     print its ready documents (recorded; reprint limit)
+          receipt render --application ID --out FILE.pdf [--lang en]   the tanda terima (PDF with QR)
+          restock paper --sheets N                  staff loaded paper
 
         Every command accepts --json. Profiles are read from --profiles-dir, $KIOSK_PROFILES_DIR,
         Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles. The data directory is --data-dir,
@@ -111,6 +118,13 @@ public enum KioskCtl {
         case ("sync", "export"): try SyncCommands.export(rest, global: global, context: context)
         case ("sync", "import"): try SyncCommands.importCommand(rest, global: global, context: context)
         case ("config", "apply"): try SyncCommands.applyConfig(rest, global: global, context: context)
+        case ("printer", "status"): try PrinterCommands.status(rest, global: global, context: context)
+        case ("printer", "test"): try PrinterCommands.testPage(rest, global: global, context: context)
+        case ("printer", "recover"): try PrinterCommands.recover(rest, global: global, context: context)
+        case ("print", _): try PrinterCommands.print(Array(args.dropFirst()), global: global, context: context)
+        case ("application", "print"): try PrinterCommands.printApplication(rest, global: global, context: context)
+        case ("receipt", _): try ReceiptCommands.render(Array(args.dropFirst()), global: global, context: context)
+        case ("restock", _): try PrinterCommands.restock(Array(args.dropFirst()), global: global, context: context)
         default:
             throw .usage("unknown command: \(args.prefix(2).joined(separator: " "))")
         }

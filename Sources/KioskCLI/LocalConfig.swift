@@ -11,9 +11,24 @@ struct LocalConfig: Decodable {
     var tokenFile: String?
     /// Public keys (PEM files) of the Dinas: documents and config bundles must be signed by one of them.
     var trustedKeys: [String]?
+    var printer: PrinterConfig?
+
+    struct PrinterConfig: Decodable {
+        var queue: String?
+        var reprintLimit: Int?
+        var lowPaperThreshold: Int?
+        var jobTimeoutSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case queue
+            case reprintLimit = "reprint_limit"
+            case lowPaperThreshold = "low_paper_threshold"
+            case jobTimeoutSeconds = "job_timeout_seconds"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case store
+        case store, printer
         case dataDir = "data_dir"
         case kioskID = "kiosk_id"
         case dinasURL = "dinas_url"

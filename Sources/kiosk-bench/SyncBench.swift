@@ -17,11 +17,7 @@ final class ReferenceDinas {
     init(dir: String, faults: [String]) throws {
         self.key = try Ed25519PrivateKey.generate()
         try Data(try self.key.pem().utf8).write(to: URL(fileURLWithPath: "\(dir)/dinas.pem"))
-        var root = FileManager.default.currentDirectoryPath
-        while !FileManager.default.fileExists(atPath: "\(root)/Tests/DinasReference/server.py") {
-            guard root != "/" else { throw NSError(domain: "run kiosk-bench from the source tree", code: 1) }
-            root = (root as NSString).deletingLastPathComponent
-        }
+        let root = try sourceRoot(containing: "Tests/DinasReference/server.py")
         self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         self.process.arguments = ["python3", "\(root)/Tests/DinasReference/server.py", "--port", "0", "--data", "\(dir)/dinas",
                                   "--token", self.token, "--signing-key", "\(dir)/dinas.pem"] + faults

@@ -54,6 +54,7 @@ func benchRules() throws {
 let args = Array(CommandLine.arguments.dropFirst())
 let suites: [String: @Sendable () async throws -> Void] = [
     "rules": { try benchRules() }, "store": { try benchStore() }, "sync": { try await benchSync() },
+    "printer": { try await benchPrinter() },
 ]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")

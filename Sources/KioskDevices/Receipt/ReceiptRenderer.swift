@@ -1,0 +1,78 @@
+import Foundation
+import KioskCore
+
+/// What a receipt (tanda terima) shows. It never carries protected personal data: no NIK, KK number or birth date.
+public struct ReceiptContent: Sendable {
+    public var dinasName: String
+    public var kioskName: String
+    public var serviceName: String
+    public var trackingCode: TrackingCode
+    public var submittedAt: Date
+    public var utcOffset: UTCOffset
+    public var timeZoneName: String
+    public var requirements: [String]
+    public var expected: [(product: String, due: String)]
+    public var complaintChannels: [String]
+    public var feeIDR: Int
+    /// Encoded in the QR code: the tracking code, or a status URL containing it.
+    public var qrText: String
+
+    public init(dinasName: String, kioskName: String, serviceName: String, trackingCode: TrackingCode, submittedAt: Date,
+                utcOffset: UTCOffset, timeZoneName: String, requirements: [String], expected: [(product: String, due: String)],
+                complaintChannels: [String], feeIDR: Int, qrText: String) {
+        self.dinasName = dinasName
+        self.kioskName = kioskName
+        self.serviceName = serviceName
+        self.trackingCode = trackingCode
+        self.submittedAt = submittedAt
+        self.utcOffset = utcOffset
+        self.timeZoneName = timeZoneName
+        self.requirements = requirements
+        self.expected = expected
+        self.complaintChannels = complaintChannels
+        self.feeIDR = feeIDR
+        self.qrText = qrText
+    }
+}
+
+/// Renders the tanda terima as a one-page A4 PDF in Bahasa Indonesia or English.
+public enum ReceiptRenderer {
+    public static func render(_ r: ReceiptContent, language: Language) -> Data {
+        let en = language == .en
+        var pdf = PDFDocument()
+        let left = 56.0
+        var y = 780.0
+        func line(_ s: String, size: Double = 11, bold: Bool = false, gap: Double = 16) {
+            pdf.text(s, x: left, y: y, size: size, bold: bold)
+            y -= gap
+        }
+        line(en ? "APPLICATION RECEIPT" : "TANDA TERIMA PERMOHONAN", size: 16, bold: true, gap: 20)
+        line(r.dinasName, size: 10)
+        line((en ? "Kiosk: " : "Kios: ") + r.kioskName, size: 10, gap: 24)
+        pdf.line(x1: left, y1: y + 12, x2: 539, y2: y + 12)
+        line(en ? "Tracking code" : "Kode pelacakan", size: 10)
+        line(r.trackingCode.formatted, size: 26, bold: true, gap: 30)
+        line((en ? "Service: " : "Layanan: ") + r.serviceName)
+        let local = r.submittedAt.addingTimeInterval(TimeInterval(r.utcOffset.seconds))
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(secondsFromGMT: 0)!
+        let c = cal.dateComponents([.year, .month, .day, .hour, .minute], from: local)
+        let stamp = String(format: "%04d-%02d-%02d %02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+        line((en ? "Submitted: " : "Diajukan: ") + "\(stamp) \(r.timeZoneName)")
+        line((en ? "Fee: Rp " : "Biaya: Rp ") + "\(r.feeIDR)" + (r.feeIDR == 0 ? (en ? " (free of charge)" : " (gratis)") : ""), gap: 22)
+        line(en ? "Documents submitted:" : "Dokumen yang diserahkan:", bold: true)
+        for req in r.requirements { line("  - " + req, size: 10, gap: 14) }
+        y -= 8
+        line(en ? "Expected completion:" : "Perkiraan selesai:", bold: true)
+        if r.expected.isEmpty { line(en ? "  set by the Dinas" : "  ditetapkan oleh Dinas", size: 10, gap: 14) }
+        for e in r.expected { line("  - \(e.product): \(e.due)", size: 10, gap: 14) }
+        y -= 8
+        line(en ? "Complaints:" : "Pengaduan:", bold: true)
+        for ch in r.complaintChannels { line("  - " + ch, size: 10, gap: 14) }
+        y -= 8
+        line(en ? "Keep this receipt. Check the status at the kiosk with the tracking code or the QR code."
+                : "Simpan tanda terima ini. Cek status di kios dengan kode pelacakan atau kode QR.", size: 9)
+        if let qr = QRCode(r.qrText) { pdf.qr(qr, x: 400, y: 600, side: 140) }
+        return pdf.data()
+    }
+}
