@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Domain value types, rules, NIK, flows. No C, no I/O.
         .target(name: "KioskCore"),
@@ -29,14 +30,14 @@ let package = Package(
         // Dinas protocol client: forwarding, status and documents, config, heartbeat, USB spool.
         .target(name: "KioskSync", dependencies: ["KioskCore", "KioskStore", "KioskSecurity"]),
         // Devices: CUPS printer, receipts (PDF + QR), and their simulated twins.
-        .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode"]),
+        .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode", "CTurboJPEG"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
         .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
-            dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode"]
+            dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
         .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices"]),
 

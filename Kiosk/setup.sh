@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build: system-library targets (platform-notes §1)
-  pkg-config libsqlite3-dev libcups2-dev libudev-dev libssl-dev libqrencode-dev
+  pkg-config libsqlite3-dev libcups2-dev libudev-dev libssl-dev libqrencode-dev libturbojpeg0-dev
   # tools the tests drive for real: openssl (Ed25519 interop, the Dinas reference endpoint's signatures),
   # sqlite3 (an independent reader of the store), python3 (the Dinas reference endpoint)
   openssl sqlite3 python3
@@ -13,6 +13,9 @@ packages=(
   # a private D-Bus for ippeveprinter, curl to change the simulated printer's condition; the receipt checks
   # read the PDF (pdftotext, pdftoppm) and decode its QR (zbarimg)
   cups-daemon cups-client cups-ipp-utils cups-filters-core-drivers dbus-daemon curl poppler-utils zbar-tools
+  # scanning (issue 6): scanimage and libsane1 (whose "test" backend the tests drive); pgrep checks that a
+  # killed scan leaves no process behind
+  sane-utils procps
 )
 
 missing=()

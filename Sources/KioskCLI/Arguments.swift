@@ -79,6 +79,7 @@ struct Arguments {
     }
 
     func value(_ name: String) -> String? { self.options[name]?.last }
+    func values(_ name: String) -> [String] { self.options[name] ?? [] }
 
     func required(_ name: String) throws(CLIError) -> String {
         guard let v = self.value(name) else { throw .usage("--\(name) is required") }

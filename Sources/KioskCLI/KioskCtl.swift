@@ -43,6 +43,9 @@ public enum KioskCtl {
           application print ID-OR-TRACKING-CODE     print its ready documents (recorded; reprint limit)
           receipt render --application ID --out FILE.pdf [--lang en]   the tanda terima (PDF with QR)
           restock paper --sheets N                  staff loaded paper
+          scanner list                              SANE scanners (scanimage -L)
+          scan --out DIR [--device D] [--pages N | --feeder] [--option OPT ...]
+                                                    scan, check (blank, size, page count) and store pages
 
         Every command accepts --json. Profiles are read from --profiles-dir, $KIOSK_PROFILES_DIR,
         Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles. The data directory is --data-dir,
@@ -124,6 +127,8 @@ public enum KioskCtl {
         case ("print", _): try PrinterCommands.print(Array(args.dropFirst()), global: global, context: context)
         case ("application", "print"): try PrinterCommands.printApplication(rest, global: global, context: context)
         case ("receipt", _): try ReceiptCommands.render(Array(args.dropFirst()), global: global, context: context)
+        case ("scanner", "list"): try ScannerCommands.list(rest, global: global, context: context)
+        case ("scan", _): try ScannerCommands.scan(Array(args.dropFirst()), global: global, context: context)
         case ("restock", _): try PrinterCommands.restock(Array(args.dropFirst()), global: global, context: context)
         default:
             throw .usage("unknown command: \(args.prefix(2).joined(separator: " "))")

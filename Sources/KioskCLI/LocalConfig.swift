@@ -1,4 +1,5 @@
 import Foundation
+import KioskDevices
 import KioskStore
 
 /// The kiosk's local, device-level configuration (`/etc/kiosk/kioskd.json`; Kiosk/config/kioskd.json is the
@@ -12,6 +13,8 @@ struct LocalConfig: Decodable {
     /// Public keys (PEM files) of the Dinas: documents and config bundles must be signed by one of them.
     var trustedKeys: [String]?
     var printer: PrinterConfig?
+    /// Scanner device and settings (`KioskDevices.ScanSettings`: resolution, mode, format, size cap, watchdog).
+    var scanner: ScanSettings?
 
     struct PrinterConfig: Decodable {
         var queue: String?
@@ -28,7 +31,7 @@ struct LocalConfig: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case store, printer
+        case store, printer, scanner
         case dataDir = "data_dir"
         case kioskID = "kiosk_id"
         case dinasURL = "dinas_url"

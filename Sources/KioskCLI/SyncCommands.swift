@@ -7,17 +7,9 @@ import KioskSync
 import Synchronization
 
 enum SyncCommands {
-    /// Runs async work from the synchronous command line (the work never needs the main actor).
+    /// Runs async work from the synchronous command line, on the calling thread (see CallerThreadExecutor).
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            let value = await work()
-            box.withLock { $0 = value }
-            done.signal()
-        }
-        done.wait()
-        return box.withLock { $0! }
+        CallerThreadExecutor.run(work)
     }
 
     static func trustedKeys(_ args: Arguments, config: LocalConfig, context: CLIContext) throws(CLIError) -> [Ed25519PublicKey] {

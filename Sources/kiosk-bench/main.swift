@@ -55,6 +55,7 @@ let args = Array(CommandLine.arguments.dropFirst())
 let suites: [String: @Sendable () async throws -> Void] = [
     "rules": { try benchRules() }, "store": { try benchStore() }, "sync": { try await benchSync() },
     "printer": { try await benchPrinter() },
+    "scanner": { try await benchScanner() },
 ]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")

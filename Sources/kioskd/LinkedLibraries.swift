@@ -4,6 +4,7 @@ import CCUPS
 import CCrypto
 import CQREncode
 import CSQLite
+import CTurboJPEG
 import CUdev
 
 enum LinkedLibraries {
@@ -14,6 +15,7 @@ enum LinkedLibraries {
             ("libudev", udev_new().map { udev_unref($0); return "present" } ?? "unavailable"),
             ("libcrypto", String(cString: OpenSSL_version(0))),
             ("qrencode", String(cString: QRcode_APIVersionString())),
+            ("turbojpeg", tjInitCompress().map { tjDestroy($0); return "present" } ?? "unavailable"),
         ]
     }
 }

@@ -16,11 +16,11 @@ struct CtlResult {
 }
 
 /// Runs kioskctl in-process with captured output, in `directory` (default: the package root).
-func ctl(_ args: [String], in directory: URL = packageRoot, now: Date = Date()) -> CtlResult {
+func ctl(_ args: [String], in directory: URL = packageRoot, now: Date = Date(), environment: [String: String] = [:]) -> CtlResult {
     let out = Mutex(""), err = Mutex("")
     let context = CLIContext(
         stdout: { s in out.withLock { $0 += s } }, stderr: { s in err.withLock { $0 += s } },
-        environment: [:], currentDirectory: directory.path, executablePath: nil, now: { now })
+        environment: environment, currentDirectory: directory.path, executablePath: nil, now: { now })
     let status = KioskCtl.run(args, context: context)
     return CtlResult(status: status, out: out.withLock { $0 }, err: err.withLock { $0 })
 }
