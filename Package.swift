@@ -30,7 +30,7 @@ let package = Package(
         // Dinas protocol client: forwarding, status and documents, config, heartbeat, USB spool.
         .target(name: "KioskSync", dependencies: ["KioskCore", "KioskStore", "KioskSecurity"]),
         // Devices: CUPS printer, receipts (PDF + QR), and their simulated twins.
-        .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode", "CTurboJPEG"]),
+        .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode", "CTurboJPEG", "CUdev"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
         .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
 

@@ -16,6 +16,8 @@ packages=(
   # scanning (issue 6): scanimage and libsane1 (whose "test" backend the tests drive); pgrep checks that a
   # killed scan leaves no process behind
   sane-utils procps
+  # device hotplug (issue 7): systemd-udevd and udevadm, to apply Hardware/udev rules
+  udev
 )
 
 missing=()

@@ -44,6 +44,9 @@ public enum KioskCtl {
           receipt render --application ID --out FILE.pdf [--lang en]   the tanda terima (PDF with QR)
           restock paper --sheets N                  staff loaded paper
           scanner list                              SANE scanners (scanimage -L)
+          devices list                              kiosk devices present, by role (udev, KIOSK_ROLE)
+          devices watch [--count N] [--timeout S] [--no-enumerate]
+                                                    hotplug events as JSON lines (action, role, devnode)
           scan --out DIR [--device D] [--pages N | --feeder] [--option OPT ...]
                                                     scan, check (blank, size, page count) and store pages
 
@@ -127,6 +130,8 @@ public enum KioskCtl {
         case ("print", _): try PrinterCommands.print(Array(args.dropFirst()), global: global, context: context)
         case ("application", "print"): try PrinterCommands.printApplication(rest, global: global, context: context)
         case ("receipt", _): try ReceiptCommands.render(Array(args.dropFirst()), global: global, context: context)
+        case ("devices", "list"): try DeviceCommands.list(rest, context: context)
+        case ("devices", "watch"): try DeviceCommands.watch(rest, context: context)
         case ("scanner", "list"): try ScannerCommands.list(rest, global: global, context: context)
         case ("scan", _): try ScannerCommands.scan(Array(args.dropFirst()), global: global, context: context)
         case ("restock", _): try PrinterCommands.restock(Array(args.dropFirst()), global: global, context: context)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Starts systemd-udevd for the tests if it is not running (CI machines have no init running it), with the test
+# rules installed. Prints "started" when this script started it (so the caller stops it), "running" otherwise.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/install.sh" --test >/dev/null
+if pgrep -x systemd-udevd >/dev/null; then echo running; exit 0; fi
+/lib/systemd/systemd-udevd --daemon
+for _ in $(seq 1 50); do udevadm control --ping 2>/dev/null && break; sleep 0.1; done
+udevadm control --reload
+udevadm trigger --subsystem-match=tty --action=change
+udevadm settle --timeout=10
+echo started
