@@ -56,6 +56,7 @@ let suites: [String: @Sendable () async throws -> Void] = [
     "rules": { try benchRules() }, "store": { try benchStore() }, "sync": { try await benchSync() },
     "printer": { try await benchPrinter() },
     "scanner": { try await benchScanner() },
+    "devices": { try await benchDevices() },
 ]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCLI
 import KioskCore
 import KioskDevices
 import Synchronization
@@ -135,6 +136,47 @@ final class EventCollector: Sendable {
             let devices = UdevMonitor.enumerate()
             #expect(devices.contains { $0.role == .cardReader && $0.devnode == "/dev/ttyS0" })
         }
+    }
+}
+
+/// kioskctl in-process with captured output.
+func ctl(_ args: [String]) -> (status: Int32, out: String, err: String) {
+    let out = Locked(""), err = Locked("")
+    let context = CLIContext(stdout: { s in out.with { $0 += s } }, stderr: { s in err.with { $0 += s } },
+                             environment: [:], currentDirectory: packageRoot.path, executablePath: nil, now: { Date() })
+    let status = KioskCtl.run(args, context: context)
+    return (status, out.with { $0 }, err.with { $0 })
+}
+
+extension RealUdev {
+    /// kioskctl devices list / watch; nested in RealUdev so no storm test runs at the same time.
+    @Suite(.timeLimit(.minutes(1))) struct DeviceCommandTests {
+        init() throws { try #require(TestUdev.ready, "systemd-udevd with the test rules (root, ttyS0)") }
+
+    @Test func listShowsTheReaderByRole() throws {
+        let r = ctl(["devices", "list", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let devices = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        #expect(devices.contains { $0["role"] as? String == "card-reader" && $0["devnode"] as? String == "/dev/ttyS0" })
+        #expect(ctl(["devices", "list"]).out.contains("card-reader: /dev/ttyS0"))
+    }
+
+    @Test func watchPrintsJSONLinesAndTimesOut() throws {
+        let trigger = Thread {
+            Thread.sleep(forTimeInterval: 1)
+            try? "change".write(toFile: "/sys/class/tty/ttyS0/uevent", atomically: false, encoding: .utf8)
+        }
+        trigger.start()
+        let r = ctl(["devices", "watch", "--json", "--no-enumerate", "--count", "1", "--timeout", "20"])
+        #expect(r.status == 0, "\(r.err)")
+        let line = try #require(r.out.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["action"] as? String == "changed")
+        #expect(object["role"] as? String == "card-reader")
+        #expect(object["devnode"] as? String == "/dev/ttyS0")
+        let none = ctl(["devices", "watch", "--no-enumerate", "--count", "1", "--timeout", "0.5"])
+        #expect(none.status == 75, "no event within the timeout")
+    }
     }
 }
 
