@@ -4,7 +4,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/install.sh" --test >/dev/null
-if pgrep -x systemd-udevd >/dev/null; then echo running; exit 0; fi
+if udevadm control --ping --timeout=2 2>/dev/null; then echo running; exit 0; fi
+# A udevd that is still shutting down holds the control socket: let it finish.
+for _ in $(seq 1 50); do pgrep -x systemd-udevd >/dev/null || break; sleep 0.1; done
 /lib/systemd/systemd-udevd --daemon
 for _ in $(seq 1 50); do udevadm control --ping 2>/dev/null && break; sleep 0.1; done
 udevadm control --reload
