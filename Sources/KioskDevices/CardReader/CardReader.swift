@@ -166,7 +166,7 @@ public final class SerialCardReader: Sendable {
             if n <= 0 { continue }
             let count = read(fd, &buffer, buffer.count)
             if count > 0 {
-                for e in parser.feed(buffer[0..<count], now: Self.now()) { continuation.yield(e) }
+                for e in parser.feed(buffer[0..<count], now: monotonicNow()) { continuation.yield(e) }
                 continue
             }
             if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
@@ -175,12 +175,6 @@ public final class SerialCardReader: Sendable {
             continuation.yield(.readerGone(count == 0 ? "hang-up" : String(cString: strerror(errno))))
             return
         }
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 

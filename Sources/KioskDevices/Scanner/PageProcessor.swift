@@ -117,17 +117,27 @@ struct ScanStaging {
         return path
     }
 
-    /// Moves the staged pages into the output directory, numbered after any pages already there.
-    func commit(_ staged: [(path: String, ext: String)]) throws(ScanError) -> [String] {
+    /// Moves the staged pages into the output directory, numbered after any pages already there, and removes the
+    /// staging folder; returns the pages with their final paths. On failure the staging folder is removed too.
+    func commit(_ pages: [ScannedPage], ext: String) throws(ScanError) -> [ScannedPage] {
+        defer { self.discard() }
+        return zip(pages, try self.move(pages.map(\.path), ext: ext)).map { page, path in
+            var p = page
+            p.path = path
+            return p
+        }
+    }
+
+    private func move(_ staged: [String], ext: String) throws(ScanError) -> [String] {
         let existing = ((try? FileManager.default.contentsOfDirectory(atPath: self.directory)) ?? [])
             .compactMap { name -> Int? in
                 guard name.hasPrefix("page-") else { return nil }
                 return Int(name.dropFirst(5).prefix { $0.isNumber })
             }.max() ?? 0
         var final: [String] = []
-        for (i, item) in staged.enumerated() {
-            let target = String(format: "\(self.directory)/page-%03d.\(item.ext)", existing + i + 1)
-            guard rename(item.path, target) == 0 else {
+        for (i, path) in staged.enumerated() {
+            let target = String(format: "\(self.directory)/page-%03d.\(ext)", existing + i + 1)
+            guard rename(path, target) == 0 else {
                 throw .failed("cannot move a page into \(self.directory): \(String(cString: strerror(errno)))")
             }
             final.append(target)

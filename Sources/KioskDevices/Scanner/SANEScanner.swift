@@ -77,20 +77,7 @@ public final class SANEScanner: Scanner {
                 staging.discard()
                 throw .pageCount(expected: expected, scanned: pages.count)
             }
-            let ext = self.settings.format == "pdf" ? "pdf" : "jpg"
-            let final: [String]
-            do {
-                final = try staging.commit(pages.map { ($0.path, ext) })
-            } catch {
-                staging.discard()
-                throw error
-            }
-            staging.discard()
-            return zip(pages, final).map { page, path in
-                var p = page
-                p.path = path
-                return p
-            }
+            return try staging.commit(pages, ext: self.settings.fileExtension)
         }
     }
 
@@ -141,7 +128,7 @@ final class ScanRun: Sendable {
         }
         var stdoutBuffer = Data(), stderrText = "", stderrLine = Data()
         var open = [outFD: true, errFD: true]
-        var lastActivity = Self.now()
+        var lastActivity = monotonicNow()
         var page = 0
         var pages: [ScannedPage] = []
         var failure: ScanError?
@@ -151,8 +138,8 @@ final class ScanRun: Sendable {
             failure = error
             child.kill(SIGTERM)
             // A hung backend may ignore SIGTERM: SIGKILL after a second.
-            let deadline = Self.now() + 1
-            while Self.now() < deadline {
+            let deadline = monotonicNow() + 1
+            while monotonicNow() < deadline {
                 if let _ = child.poll() { return }
                 usleep(20_000)
             }
@@ -181,8 +168,7 @@ final class ScanRun: Sendable {
                 do { raster = try RasterImage.pnm(data) } catch { throw ScanError.failed("page \(number): \(error)") }
                 unlink(path)
                 let encoded = try PageProcessor.process(raster, page: number, settings: self.settings)
-                let ext = self.settings.format == "pdf" ? "pdf" : "jpg"
-                let staged = try self.staging.stage(number, encoded.data, ext: ext)
+                let staged = try self.staging.stage(number, encoded.data, ext: self.settings.fileExtension)
                 pages.append(ScannedPage(number: number, path: staged, bytes: encoded.data.count, width: encoded.width,
                                          height: encoded.height, checks: encoded.checks, thumbnail: encoded.thumbnail))
                 self.events(.pageDone(page: number))
@@ -198,7 +184,7 @@ final class ScanRun: Sendable {
                 stop(.cancelled)
                 break
             }
-            if Self.now() - lastActivity > self.settings.watchdogSeconds {
+            if monotonicNow() - lastActivity > self.settings.watchdogSeconds {
                 stop(.watchdog(seconds: self.settings.watchdogSeconds))
                 break
             }
@@ -212,7 +198,7 @@ final class ScanRun: Sendable {
                     open[p.fd] = false
                     continue
                 }
-                lastActivity = Self.now()
+                lastActivity = monotonicNow()
                 if p.fd == outFD {
                     stdoutBuffer.append(contentsOf: buffer[0..<count])
                     while let nl = stdoutBuffer.firstIndex(of: 10) {
@@ -245,9 +231,11 @@ final class ScanRun: Sendable {
         return .success(pages)
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+}
+
+/// Seconds on the monotonic clock (watchdogs, debounce: never the wall clock).
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

@@ -23,6 +23,9 @@ public struct ScanSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The stored pages' file extension.
+    public var fileExtension: String { self.format == "pdf" ? "pdf" : "jpg" }
+
     enum CodingKeys: String, CodingKey {
         case device, resolution, mode, format
         case jpegQuality = "jpeg_quality"

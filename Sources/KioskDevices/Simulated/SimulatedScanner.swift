@@ -38,7 +38,7 @@ public final class SimulatedScanner: Scanner {
                 let image = Self.page(n, blank: blank)
                 for percent in stride(from: 25.0, through: 100, by: 25) { events(.progress(page: n, percent: percent)) }
                 let encoded = try PageProcessor.process(image, page: n, settings: self.settings)
-                let path = try staging.stage(n, encoded.data, ext: self.settings.format == "pdf" ? "pdf" : "jpg")
+                let path = try staging.stage(n, encoded.data, ext: self.settings.fileExtension)
                 pages.append(ScannedPage(number: n, path: path, bytes: encoded.data.count, width: encoded.width,
                                          height: encoded.height, checks: encoded.checks, thumbnail: encoded.thumbnail))
                 events(.pageDone(page: n))
@@ -46,13 +46,7 @@ public final class SimulatedScanner: Scanner {
             if let expected = request.expectedPages, expected != pages.count {
                 throw .pageCount(expected: expected, scanned: pages.count)
             }
-            let final = try staging.commit(pages.map { ($0.path, self.settings.format == "pdf" ? "pdf" : "jpg") })
-            staging.discard()
-            return zip(pages, final).map { page, path in
-                var p = page
-                p.path = path
-                return p
-            }
+            return try staging.commit(pages, ext: self.settings.fileExtension)
         } catch {
             staging.discard()
             throw error
