@@ -1,0 +1,251 @@
+import Foundation
+
+/// What the resident UI may ask of the rest of the kiosk. The UI imports only KioskCore and talks to the store,
+/// the devices and the Dinas link through this protocol; `kioskd` supplies the in-process implementation.
+/// Every failure is a `ServiceFailure` carrying a message fit for the resident, in both languages.
+public protocol KioskServices: Sendable {
+    /// Desa name, opening hours, announcement, catalog, idle timeout.
+    func info() async -> KioskInfo
+    /// Devices that are degraded right now (empty when all is well).
+    func deviceNotices() async -> [DeviceNotice]
+    /// Card taps, removals and unreadable cards from the card reader (real or simulated).
+    func cardEvents() -> AsyncStream<CardTap>
+    /// Demo only: taps the test card on the simulated reader. False when there is no simulated reader.
+    func tapTestCard() async -> Bool
+
+    /// Scans one requirement. Cancel by cancelling the calling task; nothing is kept on failure.
+    func scan(requirement: String, expectedPages: Int?) async throws(ServiceFailure) -> ScanSummary
+    /// Drops a scan the resident retook or abandoned.
+    func discardScan(_ token: String) async
+    /// Stores the application durably (committed before this returns), then prints its receipt.
+    func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt
+
+    func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus
+    func applications(of nik: NIK) async throws(ServiceFailure) -> [ApplicationStatus]
+    /// Documents of the resident's application that may be printed now (ownership checked against `nik`).
+    func readyDocuments(nik: NIK, trackingCode: String) async throws(ServiceFailure) -> [ReadyDocument]
+    func printDocument(_ documentID: String, progress: @escaping @Sendable (Double) -> Void)
+        async throws(ServiceFailure) -> PrintReport
+    /// Queues a complaint for the Dinas; returns its reference.
+    func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String
+}
+
+/// A failure the resident is told about. `code` is stable for tests and logs.
+public struct ServiceFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: LocalizedText
+
+    public init(_ code: String, _ message: LocalizedText) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(self.code): \(self.message.bilingual)" }
+}
+
+public struct KioskInfo: Sendable, Equatable {
+    public var desaName: String
+    /// Lines such as "Senin–Jumat 08:00–15:00".
+    public var openingHours: [String]
+    public var announcement: LocalizedText?
+    public var profile: JurisdictionProfile
+    public var idleTimeoutSeconds: Int
+    /// Demo mode: simulated devices, F2 taps a test card.
+    public var demo: Bool
+
+    public init(desaName: String, openingHours: [String], announcement: LocalizedText?, profile: JurisdictionProfile,
+                idleTimeoutSeconds: Int, demo: Bool) {
+        self.desaName = desaName
+        self.openingHours = openingHours
+        self.announcement = announcement
+        self.profile = profile
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.demo = demo
+    }
+}
+
+/// A degraded device, told on the home screen (e.g. the printer is out of paper: apply now, print later).
+public struct DeviceNotice: Sendable, Equatable {
+    public var device: String
+    public var message: LocalizedText
+
+    public init(device: String, message: LocalizedText) {
+        self.device = device
+        self.message = message
+    }
+}
+
+public enum CardTap: Sendable, Equatable {
+    case inserted(NIK)
+    case removed
+    case unreadable
+}
+
+/// A small grayscale picture of a scanned page for the screen: `luma` row-major, `width` × `height` pixels.
+public struct PagePreview: Sendable, Equatable, CustomStringConvertible {
+    public var width: Int
+    public var height: Int
+    public var luma: [UInt8]
+
+    public init(width: Int, height: Int, luma: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.luma = luma
+    }
+
+    public var description: String { "PagePreview(\(self.width)×\(self.height))" }
+}
+
+/// A scan kept for an application that is not submitted yet.
+public struct ScanSummary: Sendable, Equatable {
+    public var token: String
+    public var pages: Int
+    public var preview: PagePreview?
+
+    public init(token: String, pages: Int, preview: PagePreview?) {
+        self.token = token
+        self.pages = pages
+        self.preview = preview
+    }
+}
+
+/// Everything the resident entered, handed to the store in one piece.
+public struct ApplicationDraft: Sendable, Equatable {
+    /// Chosen when the flow starts: the idempotency key of the application.
+    public var id: UUID
+    public var service: String
+    public var applicant: NIK
+    public var eventDate: CivilDate
+    public var facts: Facts
+    public var contact: String?
+    /// Requirement id → scan token.
+    public var scans: [String: String]
+    public var consentVersion: String
+    public var language: Language
+
+    public init(id: UUID, service: String, applicant: NIK, eventDate: CivilDate, facts: Facts, contact: String?,
+                scans: [String: String], consentVersion: String, language: Language) {
+        self.id = id
+        self.service = service
+        self.applicant = applicant
+        self.eventDate = eventDate
+        self.facts = facts
+        self.contact = contact
+        self.scans = scans
+        self.consentVersion = consentVersion
+        self.language = language
+    }
+}
+
+public struct ExpectedProduct: Sendable, Equatable {
+    public var name: LocalizedText
+    /// e.g. "2026-12-22" or "menunggu persetujuan / pending approval".
+    public var due: LocalizedText
+
+    public init(name: LocalizedText, due: LocalizedText) {
+        self.name = name
+        self.due = due
+    }
+}
+
+public struct SubmissionReceipt: Sendable, Equatable {
+    public var trackingCode: TrackingCode
+    public var expected: [ExpectedProduct]
+    /// nil when the receipt printed; else what went wrong (the application is stored either way).
+    public var receiptProblem: LocalizedText?
+
+    public init(trackingCode: TrackingCode, expected: [ExpectedProduct], receiptProblem: LocalizedText?) {
+        self.trackingCode = trackingCode
+        self.expected = expected
+        self.receiptProblem = receiptProblem
+    }
+}
+
+public struct ApplicationStatus: Sendable, Equatable {
+    public struct Step: Sendable, Equatable {
+        /// Local date and time, "2026-11-22 09:14".
+        public var at: String
+        public var state: ApplicationState
+
+        public init(at: String, state: ApplicationState) {
+            self.at = at
+            self.state = state
+        }
+    }
+
+    public var trackingCode: TrackingCode
+    public var serviceName: LocalizedText
+    public var state: ApplicationState
+    public var history: [Step]
+    public var expected: [ExpectedProduct]
+    /// The Dinas's reason when it returned or rejected the application (untrusted text: sanitize before display).
+    public var reason: String?
+
+    public init(trackingCode: TrackingCode, serviceName: LocalizedText, state: ApplicationState, history: [Step],
+                expected: [ExpectedProduct], reason: String?) {
+        self.trackingCode = trackingCode
+        self.serviceName = serviceName
+        self.state = state
+        self.history = history
+        self.expected = expected
+        self.reason = reason
+    }
+}
+
+public struct ReadyDocument: Sendable, Equatable {
+    public var id: String
+    public var name: LocalizedText
+    /// Prints still allowed (first print plus reprints).
+    public var printsLeft: Int
+
+    public init(id: String, name: LocalizedText, printsLeft: Int) {
+        self.id = id
+        self.name = name
+        self.printsLeft = printsLeft
+    }
+}
+
+public struct PrintReport: Sendable, Equatable {
+    public var printed: Bool
+    public var sheets: Int
+    /// What to tell the resident when it did not print (the document is kept).
+    public var problem: LocalizedText?
+
+    public init(printed: Bool, sheets: Int, problem: LocalizedText?) {
+        self.printed = printed
+        self.sheets = sheets
+        self.problem = problem
+    }
+}
+
+public struct Complaint: Sendable, Equatable {
+    public var category: ComplaintCategory
+    public var text: String
+    public var contact: String?
+    public var language: Language
+
+    public init(category: ComplaintCategory, text: String, contact: String?, language: Language) {
+        self.category = category
+        self.text = text
+        self.contact = contact
+        self.language = language
+    }
+}
+
+public enum ComplaintCategory: String, Sendable, Equatable, CaseIterable, Codable {
+    case service = "layanan"
+    case staff = "petugas"
+    case kiosk = "kios"
+    case data = "data"
+    case other = "lainnya"
+
+    public var label: LocalizedText {
+        switch self {
+        case .service: return LocalizedText("Pelayanan / lama proses", "Service / delays")
+        case .staff: return LocalizedText("Petugas", "Staff")
+        case .kiosk: return LocalizedText("Kios / perangkat rusak", "Kiosk / broken device")
+        case .data: return LocalizedText("Data kependudukan salah", "Wrong population data")
+        case .other: return LocalizedText("Lainnya", "Other")
+        }
+    }
+}

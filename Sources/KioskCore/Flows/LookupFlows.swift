@@ -1,0 +1,343 @@
+import Foundation
+
+/// "Cek Status": a card tap or a tracking code → the application's state, history, expected date, and the
+/// Dinas's reason when it was returned.
+public struct StatusFlow: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case ask
+        case looking
+        case results([ApplicationStatus])
+    }
+
+    public private(set) var step: Step = .ask
+    public private(set) var codeEntry = TextEntry(.trackingCode, maxLength: TrackingCode.length)
+    /// Which result is open when a card found several applications.
+    public private(set) var selected = 0
+    public private(set) var problem: LocalizedText?
+
+    public init() {}
+
+    public var isBusy: Bool { self.step == .looking }
+
+    public enum Event: Sendable, Equatable {
+        case card(NIK)
+        case cardUnreadable
+        case key(Character)
+        case backspace
+        case confirm
+        case found(Result<[ApplicationStatus], ServiceFailure>)
+        case select(Int)
+        case back
+    }
+
+    public mutating func handle(_ event: Event) -> [FlowEffect] {
+        switch (self.step, event) {
+        case (.ask, .back), (.looking, .back):
+            return [.exit]
+        case (.results, .back):
+            self.step = .ask
+            self.codeEntry.clear()
+        case (.ask, .card(let nik)):
+            self.problem = nil
+            self.step = .looking
+            return [.lookupApplications(nik)]
+        case (.ask, .cardUnreadable):
+            self.problem = LocalizedText("Kartu tidak terbaca. Coba lagi.", "The card could not be read. Try again.")
+        case (.ask, .key(let c)):
+            self.codeEntry.type(c)
+            self.problem = nil
+        case (.ask, .backspace):
+            self.codeEntry.backspace()
+        case (.ask, .confirm):
+            do {
+                let code = try TrackingCode(self.codeEntry.text)
+                self.problem = nil
+                self.step = .looking
+                return [.lookupStatus(trackingCode: code.raw)]
+            } catch {
+                self.problem = error.message
+            }
+        case (.looking, .found(let result)):
+            switch result {
+            case .success(let list) where !list.isEmpty:
+                self.selected = 0
+                self.step = .results(list)
+            case .success:
+                self.step = .ask
+                self.problem = LocalizedText(
+                    "Belum ada permohonan untuk kartu ini.", "There are no applications for this card yet.")
+            case .failure(let f):
+                self.step = .ask
+                self.problem = f.message
+            }
+        case (.results(let list), .select(let i)) where list.indices.contains(i):
+            self.selected = i
+        default:
+            break
+        }
+        return []
+    }
+}
+
+/// "Ambil Dokumen": identify (card or NIK) + tracking code → ready documents → print with progress →
+/// "take your document". A printer fault keeps the document and says what to do.
+public struct CollectFlow: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case identify
+        case code
+        case looking
+        case documents([ReadyDocument])
+        case printing(ReadyDocument, progress: Double)
+        case printed(ReadyDocument, sheets: Int)
+        case printFailed(ReadyDocument, LocalizedText)
+    }
+
+    public let today: CivilDate
+    public private(set) var step: Step = .identify
+    public private(set) var applicant: NIK?
+    public private(set) var nikEntry = TextEntry(.digits, maxLength: 16)
+    public private(set) var codeEntry = TextEntry(.trackingCode, maxLength: TrackingCode.length)
+    public private(set) var problem: LocalizedText?
+    private var lastDocuments: [ReadyDocument] = []
+
+    public init(today: CivilDate) {
+        self.today = today
+    }
+
+    public var isBusy: Bool {
+        switch self.step {
+        case .looking, .printing: return true
+        default: return false
+        }
+    }
+
+    public enum Event: Sendable, Equatable {
+        case card(NIK)
+        case cardUnreadable
+        case key(Character)
+        case backspace
+        case confirm
+        case found(Result<[ReadyDocument], ServiceFailure>)
+        case print(String)
+        case progress(Double)
+        case printFinished(Result<PrintReport, ServiceFailure>)
+        case back
+    }
+
+    public mutating func handle(_ event: Event) -> [FlowEffect] {
+        switch (self.step, event) {
+        case (.identify, .back):
+            return [.exit]
+        case (.code, .back):
+            self.applicant = nil
+            self.codeEntry.clear()
+            self.problem = nil
+            self.step = .identify
+        case (.documents, .back), (.printFailed, .back):
+            self.problem = nil
+            self.step = .code
+        case (.identify, .card(let nik)):
+            self.identified(nik)
+        case (.identify, .cardUnreadable):
+            self.problem = LocalizedText(
+                "Kartu tidak terbaca. Coba tempel lagi, atau ketik NIK.", "The card could not be read. Tap it again, or type the NIK.")
+        case (.identify, .key(let c)):
+            self.nikEntry.type(c)
+            self.problem = nil
+        case (.identify, .backspace):
+            self.nikEntry.backspace()
+        case (.identify, .confirm):
+            do {
+                self.identified(try NIK(self.nikEntry.text, today: self.today))
+            } catch {
+                self.problem = error.message
+            }
+        case (.code, .key(let c)):
+            self.codeEntry.type(c)
+            self.problem = nil
+        case (.code, .backspace):
+            self.codeEntry.backspace()
+        case (.code, .confirm):
+            guard let nik = self.applicant else { break }
+            do {
+                let code = try TrackingCode(self.codeEntry.text)
+                self.problem = nil
+                self.step = .looking
+                return [.findDocuments(nik, trackingCode: code.raw)]
+            } catch {
+                self.problem = error.message
+            }
+        case (.looking, .found(let result)):
+            switch result {
+            case .success(let docs) where !docs.isEmpty:
+                self.lastDocuments = docs
+                self.step = .documents(docs)
+            case .success:
+                self.step = .code
+                self.problem = LocalizedText(
+                    "Belum ada dokumen yang siap dicetak untuk permohonan ini. Cek status untuk perkiraan tanggalnya.",
+                    "No document is ready to print for this application yet. Check its status for the expected date.")
+            case .failure(let f):
+                self.step = .code
+                self.problem = f.message
+            }
+        case (.documents, .print(let id)):
+            guard let doc = self.lastDocuments.first(where: { $0.id == id }), doc.printsLeft > 0 else { break }
+            self.problem = nil
+            self.step = .printing(doc, progress: 0)
+            return [.printDocument(id: id)]
+        case (.printing(let doc, _), .progress(let p)):
+            self.step = .printing(doc, progress: min(1, max(0, p)))
+        case (.printing(let doc, _), .printFinished(let result)):
+            switch result {
+            case .success(let report) where report.printed:
+                self.markPrinted(doc.id)
+                self.step = .printed(doc, sheets: report.sheets)
+            case .success(let report):
+                self.step = .printFailed(doc, report.problem ?? CollectFlow.keptMessage)
+            case .failure(let f):
+                self.step = .printFailed(doc, f.message)
+            }
+        case (.printed, .confirm):
+            return [.exit]
+        case (.printed, .back):
+            self.step = .documents(self.lastDocuments)
+        case (.printFailed, .confirm):
+            self.step = .documents(self.lastDocuments)
+        default:
+            break
+        }
+        return []
+    }
+
+    public static let keptMessage = LocalizedText(
+        "Dokumen belum tercetak dan tetap tersimpan. Hubungi petugas desa, lalu cetak lagi nanti.",
+        "The document did not print and is kept. Ask the desa staff, then print it again later.")
+
+    /// The documents list as it is now (after prints used up allowances).
+    public var documents: [ReadyDocument] { self.lastDocuments }
+
+    private mutating func identified(_ nik: NIK) {
+        self.applicant = nik
+        self.nikEntry.clear()
+        self.problem = nil
+        self.step = .code
+    }
+
+    private mutating func markPrinted(_ id: String) {
+        if let i = self.lastDocuments.firstIndex(where: { $0.id == id }) {
+            self.lastDocuments[i].printsLeft = max(0, self.lastDocuments[i].printsLeft - 1)
+        }
+    }
+}
+
+/// "Pengaduan": category → text on the on-screen keyboard → contact → send (queued for the Dinas).
+public struct ComplaintFlow: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case category
+        case text
+        case contact
+        case review
+        case sending
+        case sent(reference: String)
+    }
+
+    public static let maxLength = 280
+    public private(set) var step: Step = .category
+    public private(set) var category: ComplaintCategory?
+    public private(set) var textEntry = TextEntry(.free, maxLength: ComplaintFlow.maxLength)
+    public private(set) var contactEntry = TextEntry(.digits, maxLength: 15)
+    public private(set) var problem: LocalizedText?
+    public var language: Language = .id
+
+    public init() {}
+
+    public var isBusy: Bool { self.step == .sending }
+
+    public enum Event: Sendable, Equatable {
+        case choose(ComplaintCategory)
+        case key(Character)
+        case backspace
+        case confirm
+        case sent(Result<String, ServiceFailure>)
+        case back
+    }
+
+    public mutating func handle(_ event: Event) -> [FlowEffect] {
+        switch (self.step, event) {
+        case (.category, .back), (.sent, .back), (.sent, .confirm):
+            return [.exit]
+        case (.text, .back):
+            self.step = .category
+        case (.contact, .back):
+            self.step = .text
+        case (.review, .back):
+            self.step = .contact
+        case (.category, .choose(let c)):
+            self.category = c
+            self.step = .text
+        case (.text, .key(let c)):
+            self.textEntry.type(c)
+            self.problem = nil
+        case (.text, .backspace):
+            self.textEntry.backspace()
+        case (.text, .confirm):
+            if self.textEntry.text.trimmingCharacters(in: .whitespaces).count < 5 {
+                self.problem = LocalizedText("Tulis pengaduan Anda (minimal 5 huruf).", "Write your complaint (at least 5 letters).")
+            } else {
+                self.problem = nil
+                self.step = .contact
+            }
+        case (.contact, .key(let c)):
+            self.contactEntry.type(c)
+            self.problem = nil
+        case (.contact, .backspace):
+            self.contactEntry.backspace()
+        case (.contact, .confirm):
+            if !self.contactEntry.isEmpty, let bad = PhoneNumber.check(self.contactEntry.text) {
+                self.problem = bad
+            } else {
+                self.problem = nil
+                self.step = .review
+            }
+        case (.review, .confirm):
+            guard let category = self.category else { break }
+            self.step = .sending
+            return [.fileComplaint(Complaint(
+                category: category, text: self.textEntry.text.trimmingCharacters(in: .whitespaces),
+                contact: self.contactEntry.isEmpty ? nil : self.contactEntry.text, language: self.language))]
+        case (.sending, .sent(let result)):
+            switch result {
+            case .success(let reference): self.step = .sent(reference: reference)
+            case .failure(let f):
+                self.problem = f.message
+                self.step = .review
+            }
+        default:
+            break
+        }
+        return []
+    }
+}
+
+/// "Informasi Layanan": the list of services, then one service's requirements, products, SLA, fee and channels.
+public struct InfoFlow: Sendable, Equatable {
+    public private(set) var selected: String?
+
+    public init() {}
+
+    public enum Event: Sendable, Equatable {
+        case show(String)
+        case back
+    }
+
+    public mutating func handle(_ event: Event) -> [FlowEffect] {
+        switch event {
+        case .show(let id): self.selected = id
+        case .back:
+            if self.selected == nil { return [.exit] }
+            self.selected = nil
+        }
+        return []
+    }
+}

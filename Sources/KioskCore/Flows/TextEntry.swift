@@ -1,0 +1,116 @@
+/// Text typed on an on-screen keypad or keyboard (or a physical keyboard). Rejects characters outside its
+/// kind and stops at `maxLength`, so a flow never holds input it could not use.
+public struct TextEntry: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// 0–9 only (NIK, phone, numbers).
+        case digits
+        /// The tracking-code alphabet; lower case is folded to upper, dashes are ignored.
+        case trackingCode
+        /// Letters, digits, space and simple punctuation.
+        case free
+    }
+
+    public var kind: Kind
+    public var maxLength: Int
+    public private(set) var text: String = ""
+
+    public init(_ kind: Kind, maxLength: Int) {
+        self.kind = kind
+        self.maxLength = maxLength
+    }
+
+    public static let punctuation: Set<Character> = [" ", ".", ",", "?", "!", "-", "/", ":", "(", ")"]
+
+    /// Adds one character if allowed; returns whether it was taken.
+    @discardableResult
+    public mutating func type(_ c: Character) -> Bool {
+        guard self.text.count < self.maxLength else { return false }
+        let ch: Character
+        switch self.kind {
+        case .digits:
+            guard c.isASCII, c.isNumber else { return false }
+            ch = c
+        case .trackingCode:
+            let up = Character(c.uppercased())
+            guard TrackingCode.alphabet.contains(up) else { return false }
+            ch = up
+        case .free:
+            guard (c.isASCII && (c.isLetter || c.isNumber)) || TextEntry.punctuation.contains(c) else { return false }
+            if c == " ", self.text.isEmpty || self.text.last == " " { return false }
+            ch = c
+        }
+        self.text.append(ch)
+        return true
+    }
+
+    public mutating func backspace() {
+        if !self.text.isEmpty { self.text.removeLast() }
+    }
+
+    public mutating func clear() { self.text = "" }
+
+    public var isEmpty: Bool { self.text.isEmpty }
+}
+
+/// A touch date picker: day, month and year stepped with − and +, always a real date within `range`.
+public struct DatePicker: Sendable, Equatable {
+    public enum Field: String, Sendable, Equatable, CaseIterable { case day, month, year }
+
+    public private(set) var value: CivilDate
+    public let earliest: CivilDate
+    public let latest: CivilDate
+
+    public init(value: CivilDate, earliest: CivilDate, latest: CivilDate) {
+        self.earliest = earliest
+        self.latest = latest
+        self.value = min(max(value, earliest), latest)
+    }
+
+    /// Steps one field; the day is clamped to the month's length, the result to `earliest…latest`.
+    public mutating func adjust(_ field: Field, by delta: Int) {
+        var y = self.value.year, m = self.value.month, d = self.value.day
+        switch field {
+        case .day:
+            let n = CivilDate.daysIn(month: m, year: y)
+            d = ((d - 1 + delta) % n + n) % n + 1
+        case .month:
+            m = ((m - 1 + delta) % 12 + 12) % 12 + 1
+        case .year:
+            y += delta
+        }
+        d = min(d, CivilDate.daysIn(month: m, year: y))
+        guard let next = CivilDate(year: y, month: m, day: d) else { return }
+        self.value = min(max(next, self.earliest), self.latest)
+    }
+
+    public static let monthNames: [LocalizedText] = [
+        ("Januari", "January"), ("Februari", "February"), ("Maret", "March"), ("April", "April"), ("Mei", "May"),
+        ("Juni", "June"), ("Juli", "July"), ("Agustus", "August"), ("September", "September"),
+        ("Oktober", "October"), ("November", "November"), ("Desember", "December"),
+    ].map { LocalizedText($0.0, $0.1) }
+
+    /// "10 Maret 2024" / "10 March 2024".
+    public static func long(_ date: CivilDate, _ language: Language) -> String {
+        "\(date.day) \(DatePicker.monthNames[date.month - 1].text(language)) \(date.year)"
+    }
+}
+
+/// A phone or WhatsApp number as residents type it: 0812…, 62812… or +62812…; 9–15 digits.
+public enum PhoneNumber {
+    public static func check(_ digits: String) -> LocalizedText? {
+        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), (9...15).contains(digits.count),
+              digits.hasPrefix("0") || digits.hasPrefix("62")
+        else {
+            return LocalizedText(
+                "Nomor HP/WhatsApp tidak valid: 9–15 angka, diawali 0 atau 62.",
+                "Invalid phone/WhatsApp number: 9–15 digits starting with 0 or 62.")
+        }
+        return nil
+    }
+
+    /// Shows only the last 3 digits: "0812******789".
+    public static func masked(_ digits: String) -> String {
+        guard digits.count > 7 else { return String(repeating: "*", count: digits.count) }
+        return String(digits.prefix(4)) + String(repeating: "*", count: digits.count - 7) + String(digits.suffix(3))
+    }
+}

@@ -1,0 +1,360 @@
+import Foundation
+import KioskCore
+import Testing
+
+private let today = d("2026-11-22")
+private let nikText = "5371014503240001"
+
+private func nik() throws -> NIK { try NIK(nikText, today: today) }
+private func summary(_ token: String, pages: Int = 1) -> ScanSummary { ScanSummary(token: token, pages: pages, preview: nil) }
+private let code: TrackingCode = {
+    var g = SystemRandomNumberGenerator()
+    return TrackingCode(using: &g)
+}()
+private let receipt = SubmissionReceipt(trackingCode: code, expected: [], receiptProblem: nil)
+
+/// Walks a Kota Kupang birth application to the deadline screen with a birth `daysAgo` days before today.
+private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
+    var f = ApplyFlow(profile: try loadProfile("kota-kupang"), today: today)
+    _ = f.handle(.chooseCategory("pencatatan-sipil"))
+    _ = f.handle(.chooseService("birth"))
+    _ = f.handle(.card(try nik()))
+    let target = today.adding(days: -daysAgo)
+    // Step the picker the way a resident would: year, month, then day.
+    _ = f.handle(.adjustDate(.year, target.year - today.year))
+    _ = f.handle(.adjustDate(.month, target.month - f.datePicker.value.month))
+    _ = f.handle(.adjustDate(.day, target.day - f.datePicker.value.day))
+    #expect(f.datePicker.value == target)
+    _ = f.handle(.confirm)
+    #expect(f.step == .fact(0))
+    _ = f.handle(.chooseFact(.string("wni")))
+    return f
+}
+
+@Suite struct ApplyFlowTests {
+    @Test func birthOnTimeToReceipt() throws {
+        var f = try birthAtDeadline(daysAgo: 20)
+        #expect(f.step == .deadline)
+        #expect(f.evaluation?.tier == .onTime)
+        #expect(f.requirements.map(\.id) == ["surat-kelahiran", "identitas-saksi", "kk-orang-tua", "ktp-orang-tua", "akta-nikah-orang-tua"])
+        _ = f.handle(.confirm)
+        for i in 0..<4 {
+            #expect(f.step == .scan(i))
+            #expect(f.handle(.confirm) == [])  // nothing scanned: cannot continue
+            #expect(f.handle(.startScan) == [.scan(requirement: f.requirements[i].id, expectedPages: nil)])
+            #expect(f.step == .scanning(i))
+            #expect(f.isBusy)
+            _ = f.handle(.scanFinished(.success(summary("t\(i)"))))
+            _ = f.handle(.confirm)
+        }
+        #expect(f.step == .scan(4))
+        _ = f.handle(.skipRequirement)  // the marriage certificate is optional
+        #expect(f.step == .contact)
+        for c in "081234567890" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .consent)
+        _ = f.handle(.consent(true))
+        #expect(f.step == .review)
+        let effects = f.handle(.confirm)
+        guard case .submit(let draft) = effects.first else { Issue.record("no submit: \(effects)"); return }
+        #expect(draft.service == "birth")
+        #expect(draft.applicant.digits == nikText)
+        #expect(draft.eventDate == today.adding(days: -20))
+        #expect(draft.facts == ["citizenship": .string("wni")])
+        #expect(draft.contact == "081234567890")
+        #expect(draft.scans.count == 4)
+        #expect(draft.consentVersion == ApplyFlow.consentVersion)
+        #expect(draft.id == f.id)
+        _ = f.handle(.submitted(.success(receipt)))
+        #expect(f.step == .done(receipt))
+        #expect(f.heldScans.isEmpty)
+        #expect(f.handle(.confirm) == [.exit])
+    }
+
+    @Test func lateBirthNeedsApprovalAndShowsFine() throws {
+        let f = try birthAtDeadline(daysAgo: 61)
+        #expect(f.evaluation?.tier == .headApproval)
+        #expect(f.evaluation?.fineIDR == 1_000_000)
+        #expect(f.evaluation?.fineIndicative == true)
+        let court = try birthAtDeadline(daysAgo: 800)
+        #expect(court.evaluation?.tier == .courtOrder)
+    }
+
+    @Test func badNIKIsRefusedAndKeptForCorrection() throws {
+        var f = ApplyFlow(profile: try loadProfile("kota-kupang"), today: today)
+        _ = f.handle(.chooseCategory("pencatatan-sipil"))
+        _ = f.handle(.chooseService("birth"))
+        for c in "53710145032400" { _ = f.handle(.key(c)) }
+        _ = f.handle(.key("x"))  // not a digit: ignored
+        #expect(f.nikEntry.text == "53710145032400")
+        _ = f.handle(.confirm)
+        #expect(f.step == .identify)
+        #expect(f.problem?.id.contains("16") == true)
+        for c in "01" { _ = f.handle(.key(c)) }
+        _ = f.handle(.key("9"))  // 17th digit: refused
+        _ = f.handle(.confirm)
+        #expect(f.step == .eventDate)
+        #expect(f.applicant?.masked == NIK.mask(nikText))
+        #expect(f.nikEntry.isEmpty)  // the typed NIK does not linger
+        var g = ApplyFlow(profile: try loadProfile("kota-kupang"), today: today)
+        _ = g.handle(.chooseCategory("pencatatan-sipil"))
+        _ = g.handle(.chooseService("birth"))
+        _ = g.handle(.cardUnreadable)
+        #expect(g.problem != nil && g.step == .identify)
+    }
+
+    @Test func backWalksEveryStepToTheStart() throws {
+        var f = try birthAtDeadline(daysAgo: 5)
+        _ = f.handle(.confirm)
+        _ = f.handle(.startScan)
+        #expect(f.handle(.back) == [.cancelScan])
+        var seen: [ApplyFlow.Step] = [f.step]
+        while true {
+            let e = f.handle(.back)
+            if e == [.exit] { break }
+            seen.append(f.step)
+            #expect(seen.count < 20)
+        }
+        #expect(seen == [.scan(0), .deadline, .fact(0), .eventDate, .identify, .service(category: "pencatatan-sipil"), .category])
+        #expect(f.applicant == nil)
+    }
+
+    @Test func scanFailureRetakeAndDiscard() throws {
+        var f = try birthAtDeadline(daysAgo: 5)
+        _ = f.handle(.confirm)
+        _ = f.handle(.startScan)
+        let jam = ServiceFailure("scan_failed", LocalizedText("Kertas macet.", "Paper jam."))
+        _ = f.handle(.scanFinished(.failure(jam)))
+        #expect(f.step == .scan(0))
+        #expect(f.problem == jam.message)
+        _ = f.handle(.startScan)
+        _ = f.handle(.scanFinished(.success(summary("first"))))
+        _ = f.handle(.startScan)  // retake
+        #expect(f.handle(.scanFinished(.success(summary("second", pages: 2))))
+                == [.discardScan(token: "first")])
+        #expect(f.scans["surat-kelahiran"]?.pages == 2)
+        // Cancelling a scan keeps the earlier one.
+        _ = f.handle(.startScan)
+        #expect(f.handle(.cancelScan) == [.cancelScan])
+        #expect(f.scans["surat-kelahiran"]?.token == "second")
+        // A required requirement cannot be skipped.
+        _ = f.handle(.confirm)
+        #expect(f.step == .scan(1))
+        _ = f.handle(.skipRequirement)
+        #expect(f.step == .scan(1))
+    }
+
+    @Test func contactConsentAndSubmitFailure() throws {
+        var f = ApplyFlow(profile: try loadProfile("ogan-ilir"), today: today)
+        let category = f.categories[0].id
+        let service = f.services(in: category)[0].id
+        _ = f.handle(.chooseCategory(category))
+        _ = f.handle(.chooseService(service))
+        _ = f.handle(.card(try nik()))
+        _ = f.handle(.confirm)
+        while case .fact = f.step { _ = f.handle(.chooseFact(nil)) }
+        _ = f.handle(.confirm)
+        while case .scan = f.step {
+            _ = f.handle(.startScan)
+            _ = f.handle(.scanFinished(.success(summary(UUID().uuidString))))
+            _ = f.handle(.confirm)
+        }
+        #expect(f.step == .contact)
+        for c in "1234" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .contact && f.problem != nil)
+        for _ in 0..<4 { _ = f.handle(.backspace) }
+        _ = f.handle(.confirm)  // no contact is allowed
+        _ = f.handle(.consent(false))
+        #expect(f.step == .consent && f.problem != nil)
+        #expect(f.draft(language: .id) == nil)
+        _ = f.handle(.consent(true))
+        let effects = f.handle(.confirm)
+        #expect(effects.count == 1)
+        let down = ServiceFailure("store_failed", LocalizedText("Penyimpanan penuh.", "Storage full."))
+        _ = f.handle(.submitted(.failure(down)))
+        #expect(f.step == .review)
+        #expect(f.problem == down.message)
+        // The same draft (same id) is sent again: nothing lost, nothing doubled.
+        #expect(f.handle(.confirm) == effects)
+    }
+
+    @Test func requiredIntFactUsesTheKeypad() throws {
+        var f = ApplyFlow(profile: try loadProfile("kota-kupang"), today: today)
+        _ = f.handle(.chooseCategory("pencatatan-sipil"))
+        _ = f.handle(.chooseService("stillbirth"))
+        _ = f.handle(.card(try nik()))
+        _ = f.handle(.confirm)
+        let i = f.askedFacts.firstIndex { $0.key == "gestation_weeks" }!
+        while f.step != .fact(i) { _ = f.handle(.chooseFact(nil)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .fact(i) && f.problem != nil)
+        for c in "30" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.facts["gestation_weeks"] == .int(30))
+    }
+}
+
+@Suite struct EntryTests {
+    @Test func datePickerClampsAndWraps() {
+        var p = DatePicker(value: d("2024-01-31"), earliest: d("2000-01-01"), latest: d("2024-03-15"))
+        p.adjust(.month, by: 1)
+        #expect(p.value == d("2024-02-29"))  // day clamped to the month
+        p.adjust(.year, by: 1)
+        #expect(p.value == d("2024-03-15"))  // never after the latest date
+        p.adjust(.day, by: -15)
+        #expect(p.value == d("2024-03-15"))  // 31 March would be after the latest date
+        var q = DatePicker(value: d("2024-03-01"), earliest: d("2000-01-01"), latest: d("2030-01-01"))
+        q.adjust(.day, by: -1)
+        #expect(q.value == d("2024-03-31"))  // wraps within the month
+        #expect(DatePicker.long(d("2024-03-10"), .id) == "10 Maret 2024")
+        #expect(DatePicker.long(d("2024-03-10"), .en) == "10 March 2024")
+    }
+
+    @Test func textEntryKinds() {
+        var code = TextEntry(.trackingCode, maxLength: 8)
+        for c in "abcd-0123" { code.type(c) }
+        #expect(code.text == "ABCD23")  // 0 and 1 are not in the alphabet, dash ignored
+        var free = TextEntry(.free, maxLength: 10)
+        for c in "  a\u{1B}[31mb c" { free.type(c) }
+        #expect(free.text == "a31mb c")  // no escape, no leading spaces
+        #expect(PhoneNumber.check("081234567890") == nil)
+        #expect(PhoneNumber.check("6281234567") == nil)
+        #expect(PhoneNumber.check("12345678") != nil)
+        #expect(PhoneNumber.masked("081234567890") == "0812*****890")
+    }
+}
+
+@Suite struct LookupFlowTests {
+    private func status(_ state: ApplicationState) -> ApplicationStatus {
+        ApplicationStatus(trackingCode: code, serviceName: LocalizedText("Akta", "Cert"),
+                          state: state, history: [], expected: [], reason: nil)
+    }
+
+    @Test func statusByCodeAndByCard() throws {
+        var f = StatusFlow()
+        for c in code.raw.lowercased().prefix(7) { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .ask && f.problem != nil)  // 7 characters
+        _ = f.handle(.key(code.raw.last!))
+        #expect(f.handle(.confirm) == [.lookupStatus(trackingCode: code.raw)])
+        #expect(f.isBusy)
+        _ = f.handle(.found(.success([status(.ready)])))
+        #expect(f.step == .results([status(.ready)]))
+        _ = f.handle(.back)
+        #expect(f.step == .ask && f.codeEntry.isEmpty)
+        #expect(f.handle(.card(try nik())) == [.lookupApplications(try nik())])
+        _ = f.handle(.found(.success([])))
+        #expect(f.step == .ask && f.problem != nil)
+        _ = f.handle(.card(try nik()))
+        _ = f.handle(.found(.failure(ServiceFailure("not_found", LocalizedText("Tidak ada.", "None.")))))
+        #expect(f.problem?.id == "Tidak ada.")
+        #expect(f.handle(.back) == [.exit])
+    }
+
+    @Test func collectPrintsAndKeepsDocumentOnFault() throws {
+        var f = CollectFlow(today: today)
+        for c in nikText { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .code)
+        for c in code.raw { _ = f.handle(.key(c)) }
+        #expect(f.handle(.confirm) == [.findDocuments(try nik(), trackingCode: code.raw)])
+        let doc = ReadyDocument(id: "d1", name: LocalizedText("Akta", "Cert"), printsLeft: 1)
+        _ = f.handle(.found(.success([doc])))
+        #expect(f.handle(.print("d1")) == [.printDocument(id: "d1")])
+        _ = f.handle(.progress(0.5))
+        #expect(f.step == .printing(doc, progress: 0.5))
+        let out = PrintReport(printed: false, sheets: 0, problem: LocalizedText("Kertas habis.", "Out of paper."))
+        _ = f.handle(.printFinished(.success(out)))
+        #expect(f.step == .printFailed(doc, out.problem!))
+        _ = f.handle(.confirm)
+        #expect(f.step == .documents([doc]))  // kept, still printable
+        _ = f.handle(.print("d1"))
+        _ = f.handle(.printFinished(.success(PrintReport(printed: true, sheets: 1, problem: nil))))
+        #expect(f.step == .printed(doc, sheets: 1))
+        _ = f.handle(.back)
+        #expect(f.documents.first?.printsLeft == 0)
+        #expect(f.handle(.print("d1")) == [])  // allowance used up
+        let failure = ServiceFailure("printer_unavailable", LocalizedText("Printer mati.", "Printer off."))
+        var g = CollectFlow(today: today)
+        _ = g.handle(.card(try nik()))
+        for c in code.raw { _ = g.handle(.key(c)) }
+        _ = g.handle(.confirm)
+        _ = g.handle(.found(.success([doc])))
+        _ = g.handle(.print("d1"))
+        _ = g.handle(.printFinished(.failure(failure)))
+        #expect(g.step == .printFailed(doc, failure.message))
+    }
+
+    @Test func complaintFlow() {
+        var f = ComplaintFlow()
+        _ = f.handle(.choose(.kiosk))
+        for c in "rusak" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .contact)
+        _ = f.handle(.confirm)
+        let effects = f.handle(.confirm)
+        #expect(effects == [.fileComplaint(Complaint(category: .kiosk, text: "rusak", contact: nil, language: .id))])
+        _ = f.handle(.sent(.failure(ServiceFailure("x", LocalizedText("Gagal.", "Failed.")))))
+        #expect(f.step == .review)
+        _ = f.handle(.confirm)
+        _ = f.handle(.sent(.success("PGD-1")))
+        #expect(f.step == .sent(reference: "PGD-1"))
+        #expect(f.handle(.confirm) == [.exit])
+    }
+}
+
+@Suite struct SessionTests {
+    private func session() throws -> KioskSession {
+        KioskSession(profile: try loadProfile("kota-kupang"), today: today, now: 0, idleTimeout: 60)
+    }
+
+    @Test func idleWarningThenWipe() throws {
+        var s = try session()
+        #expect(s.idlePhase(now: 1000) == .active)  // pristine home: nothing to wipe
+        _ = s.handle(.toggleLanguage, now: 0)
+        _ = s.handle(.open(.apply), now: 0)
+        _ = s.handle(.apply(.chooseCategory("pencatatan-sipil")), now: 1)
+        #expect(s.idlePhase(now: 30) == .active)
+        #expect(s.idlePhase(now: 45) == .warning(secondsLeft: 16))
+        _ = s.handle(.stillHere, now: 45)
+        #expect(s.idlePhase(now: 60) == .active)
+        #expect(s.tick(now: 100, today: today) == [])
+        #expect(s.tick(now: 106, today: today) == [.wiped(discardScans: [])])
+        #expect(s.screen == .home)
+        #expect(s.language == .id)
+    }
+
+    @Test func wipeDiscardsHeldScansAndBusyPausesTheTimer() throws {
+        var s = try session()
+        _ = s.handle(.open(.apply), now: 0)
+        _ = s.handle(.apply(.chooseCategory("pencatatan-sipil")), now: 0)
+        _ = s.handle(.apply(.chooseService("birth")), now: 0)
+        _ = s.handle(.card(.inserted(try nik())), now: 0)
+        _ = s.handle(.apply(.confirm), now: 0)
+        _ = s.handle(.apply(.chooseFact(.string("wni"))), now: 0)
+        _ = s.handle(.apply(.confirm), now: 0)
+        #expect(s.handle(.apply(.startScan), now: 0) == [.flow(.scan(requirement: "surat-kelahiran", expectedPages: nil))])
+        #expect(s.tick(now: 500, today: today) == [])  // scanning: not idle
+        _ = s.handle(.apply(.scanFinished(.success(summary("keep")))), now: 500)
+        #expect(s.tick(now: 530, today: today) == [])
+        #expect(s.tick(now: 561, today: today) == [.wiped(discardScans: ["keep"])])
+    }
+
+    @Test func homeAndBackLeaveFlowsAndDropScans() throws {
+        var s = try session()
+        _ = s.handle(.toggleLanguage, now: 0)
+        _ = s.handle(.open(.status), now: 0)
+        #expect(s.handle(.back, now: 1) == [])
+        #expect(s.screen == .home)
+        #expect(s.language == .en)  // back and Home keep the chosen language
+        _ = s.handle(.open(.collect), now: 2)
+        #expect(s.handle(.card(.inserted(try nik())), now: 2) == [])
+        if case .collect(let f) = s.screen { #expect(f.step == .code) } else { Issue.record("not collect") }
+        #expect(s.handle(.home, now: 3) == [.wiped(discardScans: [])])
+        #expect(s.screen == .home && s.language == .en)
+        // Card taps on the home screen are ignored.
+        #expect(s.handle(.card(.inserted(try nik())), now: 4) == [])
+        #expect(s.screen == .home)
+    }
+}
