@@ -31,6 +31,9 @@ let package = Package(
         .target(name: "KioskSync", dependencies: ["KioskCore", "KioskStore", "KioskSecurity"]),
         // Devices: CUPS printer, receipts (PDF + QR), and their simulated twins.
         .target(name: "KioskDevices", dependencies: ["KioskCore", "CCUPS", "CQREncode", "CTurboJPEG", "CUdev"]),
+        // Terminal toolkit (renderer, input parser, layout) and the resident screens. Talks to the rest only
+        // through KioskCore's `KioskServices`.
+        .target(name: "KioskUI", dependencies: ["KioskCore"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
         .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
 

@@ -1,0 +1,277 @@
+import KioskCore
+
+/// What a touch target does: a session event, or something the UI handles itself.
+public enum UIAction: Equatable, Sendable {
+    case session(KioskSession.Event)
+    case pageUp
+    case pageDown
+    /// Demo: tap the simulated test card.
+    case tapTestCard
+}
+
+public struct Button: Sendable, Equatable {
+    public enum Tone: Sendable, Equatable { case normal, primary }
+
+    public var label: String
+    public var action: UIAction
+    public var tone: Tone
+    public var enabled: Bool
+
+    public init(_ label: String, _ action: UIAction, tone: Tone = .normal, enabled: Bool = true) {
+        self.label = TerminalText.clean(label)
+        self.action = action
+        self.tone = tone
+        self.enabled = enabled
+    }
+}
+
+/// One block of a screen's content, laid out top to bottom.
+public enum Item: Sendable, Equatable {
+    case text(String, Style = Theme.text)
+    case blank
+    /// Buttons side by side (wrapped onto more bands when they do not fit); each band is 3 rows high.
+    case buttons([Button], perRow: Int)
+    case preview(PagePreview)
+    /// A progress bar with a label.
+    case progress(Double, String)
+}
+
+/// A screen as data: title, optional banner lines, content and the navigation bar.
+public struct ScreenSpec: Sendable, Equatable {
+    /// Identifies the screen for focus and paging: when it changes, both reset.
+    public var key: String
+    public var title: String
+    public var banners: [String]
+    public var items: [Item]
+    public var nav: [Button]
+
+    public init(key: String, title: String, banners: [String] = [], items: [Item], nav: [Button]) {
+        self.key = key
+        self.title = TerminalText.clean(title)
+        self.banners = banners.map(TerminalText.clean)
+        self.items = items
+        self.nav = nav
+    }
+}
+
+public struct Target: Sendable, Equatable {
+    public var rect: Rect
+    public var action: UIAction
+    public var enabled: Bool
+}
+
+/// The result of a layout: the frame and where each touch target is.
+public struct LaidOut: Sendable {
+    public var canvas: Canvas
+    public var targets: [Target]
+    public var pages: Int
+}
+
+/// Lays a `ScreenSpec` out on a terminal of any size from 40×12 up: title on the first row, banners under it,
+/// a 3-row navigation bar at the bottom, content paged in between (▲/▼ in the bar when it does not fit).
+public enum Layout {
+    public static let targetHeight = 3
+    public static let minimumSize = (width: 40, height: 12)
+
+    public static func render(_ spec: ScreenSpec, width: Int, height: Int, page: Int, focus: Int?, pressed: UIAction?)
+        -> LaidOut
+    {
+        var canvas = Canvas(width: width, height: height)
+        guard width >= minimumSize.width, height >= minimumSize.height else {
+            let msg = TerminalText.wrap("Layar terlalu kecil (min 40×12) / Screen too small", width: width)
+            for (i, l) in msg.enumerated() { canvas.text(l, x: 0, y: i, style: Theme.strong) }
+            return LaidOut(canvas: canvas, targets: [], pages: 1)
+        }
+        // Title row.
+        canvas.fill(Rect(x: 0, y: 0, width: width, height: 1), style: Theme.title)
+        canvas.text(" " + spec.title, x: 0, y: 0, style: Theme.title, maxWidth: width)
+        var top = 1
+        for banner in spec.banners {
+            for line in TerminalText.wrap(banner, width: width - 2).prefix(2) where top < height - 6 {
+                canvas.fill(Rect(x: 0, y: top, width: width, height: 1), style: Theme.banner)
+                canvas.text(" " + line, x: 0, y: top, style: Theme.banner)
+                top += 1
+            }
+        }
+        let navTop = height - targetHeight
+        let contentHeight = navTop - top
+        let blocks = self.blocks(spec.items, width: width)
+        let pages = self.paginate(blocks, height: contentHeight)
+        let current = min(max(0, page), pages.count - 1)
+        var targets: [Target] = []
+        var y = top
+        for block in pages[current] {
+            switch block {
+            case .line(let text, let style):
+                if style != Theme.text { canvas.fill(Rect(x: 0, y: y, width: width, height: 1), style: style) }
+                canvas.text(text, x: 1, y: y, style: style, maxWidth: width - 2)
+                y += 1
+            case .band(let buttons):
+                let rects = self.split(Rect(x: 0, y: y, width: width, height: targetHeight), count: buttons.count,
+                                       weights: nil)
+                for (b, r) in zip(buttons, rects) {
+                    targets.append(Target(rect: r, action: b.action, enabled: b.enabled))
+                }
+                y += targetHeight
+            case .preview(let p, let rows, let cols):
+                self.drawPreview(p, into: &canvas, x: max(1, (width - cols) / 2), y: y, columns: cols, rows: rows)
+                y += rows
+            case .progress(let fraction, let label):
+                let barWidth = width - 2
+                let filled = Int((Double(barWidth) * min(1, max(0, fraction))).rounded(.down))
+                canvas.text(String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled),
+                            x: 1, y: y, style: Theme.strong)
+                y += 1
+                canvas.text(label, x: 1, y: y, style: Theme.text, maxWidth: width - 2)
+                y += 1
+            }
+        }
+        // Navigation bar: the screen's buttons plus paging when the content needs more than one page.
+        var nav = spec.nav
+        if pages.count > 1 {
+            nav.append(Button("▲", .pageUp, enabled: current > 0))
+            nav.append(Button("▼", .pageDown, enabled: current < pages.count - 1))
+        }
+        let navRects = self.split(Rect(x: 0, y: navTop, width: width, height: targetHeight), count: nav.count,
+                                  weights: nav.map { $0.label.count + 4 })
+        let contentTargets = targets.count
+        for (b, r) in zip(nav, navRects) { targets.append(Target(rect: r, action: b.action, enabled: b.enabled)) }
+        // Draw every target (content bands were collected above with their buttons in order).
+        let allButtons = pages[current].flatMap { block -> [Button] in
+            if case .band(let bs) = block { return bs }
+            return []
+        } + nav
+        for (i, (b, t)) in zip(allButtons, targets).enumerated() {
+            self.drawButton(b, in: t.rect, on: &canvas, focused: focus == i, pressed: pressed == b.action,
+                            isNav: i >= contentTargets)
+        }
+        return LaidOut(canvas: canvas, targets: targets, pages: pages.count)
+    }
+
+    // MARK: - Blocks and pages
+
+    enum Block: Equatable {
+        case line(String, Style)
+        case band([Button])
+        case preview(PagePreview, rows: Int, columns: Int)
+        case progress(Double, String)
+    }
+
+    static func blocks(_ items: [Item], width: Int) -> [Block] {
+        var out: [Block] = []
+        for item in items {
+            switch item {
+            case .text(let s, let style):
+                for l in TerminalText.wrap(TerminalText.clean(s), width: width - 2) { out.append(.line(l, style)) }
+            case .blank:
+                out.append(.line("", Theme.text))
+            case .buttons(let buttons, let perRow):
+                var band: [Button] = []
+                var used = 0
+                for b in buttons {
+                    let need = b.label.count + 4
+                    if !band.isEmpty, band.count >= max(1, perRow) || used + need > width {
+                        out.append(.band(band))
+                        band = []
+                        used = 0
+                    }
+                    band.append(b)
+                    used += need
+                }
+                if !band.isEmpty { out.append(.band(band)) }
+            case .preview(let p):
+                let cols = min(width - 2, 36, p.width)
+                let rows = min(8, max(1, (p.height * cols / max(1, p.width) + 1) / 2))
+                out.append(.preview(p, rows: rows, columns: cols))
+            case .progress(let f, let label):
+                out.append(.progress(f, TerminalText.clean(label)))
+            }
+        }
+        return out
+    }
+
+    static func height(_ b: Block) -> Int {
+        switch b {
+        case .line: return 1
+        case .band: return targetHeight
+        case .preview(_, let rows, _): return rows
+        case .progress: return 2
+        }
+    }
+
+    static func paginate(_ blocks: [Block], height: Int) -> [[Block]] {
+        var pages: [[Block]] = [[]]
+        var used = 0
+        for b in blocks {
+            let h = min(self.height(b), height)
+            if used + h > height, !pages[pages.count - 1].isEmpty {
+                pages.append([])
+                used = 0
+            }
+            // A blank line at the top of a page wastes space.
+            if used == 0, case .line("", _) = b, pages.count > 1 { continue }
+            pages[pages.count - 1].append(b)
+            used += h
+        }
+        return pages
+    }
+
+    /// Splits a band into `count` rectangles with a 1-column gap; widths follow `weights` when given.
+    static func split(_ r: Rect, count: Int, weights: [Int]?) -> [Rect] {
+        guard count > 0 else { return [] }
+        let gaps = count - 1
+        let available = r.width - gaps
+        let w = weights ?? Array(repeating: 1, count: count)
+        let total = max(1, w.reduce(0, +))
+        var rects: [Rect] = []
+        var x = r.x
+        var remaining = available
+        for (i, weight) in w.enumerated() {
+            let width = i == count - 1 ? remaining : max(3, available * weight / total)
+            rects.append(Rect(x: x, y: r.y, width: width, height: r.height))
+            x += width + 1
+            remaining -= width
+        }
+        return rects
+    }
+
+    static func drawButton(_ b: Button, in r: Rect, on canvas: inout Canvas, focused: Bool, pressed: Bool, isNav: Bool) {
+        let style: Style
+        if !b.enabled {
+            style = Theme.disabled
+        } else if pressed {
+            style = Theme.pressed
+        } else if focused {
+            style = Theme.focused
+        } else if b.tone == .primary {
+            style = Theme.primary
+        } else {
+            style = Theme.button
+        }
+        canvas.fill(r, style: style)
+        canvas.box(r, style: style, double: focused)
+        let inner = r.width - 2
+        var label = b.label
+        if label.count > inner { label = String(label.prefix(max(0, inner - 1))) + "…" }
+        let x = r.x + 1 + max(0, (inner - label.count) / 2)
+        canvas.text(label, x: x, y: r.y + r.height / 2, style: style, maxWidth: inner)
+    }
+
+    /// A scanned page in half blocks: each cell shows two pixels (upper = foreground, lower = background).
+    static func drawPreview(_ p: PagePreview, into canvas: inout Canvas, x: Int, y: Int, columns: Int, rows: Int) {
+        guard p.width > 0, p.height > 0, columns > 0, rows > 0 else { return }
+        func luma(_ px: Int, _ py: Int) -> UInt8 {
+            let sx = min(p.width - 1, px * p.width / columns)
+            let sy = min(p.height - 1, py * p.height / (rows * 2))
+            return p.luma[sy * p.width + sx]
+        }
+        for row in 0..<rows {
+            for col in 0..<columns {
+                let top = Self.gray(luma(col, row * 2)), bottom = Self.gray(luma(col, row * 2 + 1))
+                canvas[x + col, y + row] = Cell("▀", Style(fg: top, bg: bottom))
+            }
+        }
+    }
+
+    static func gray(_ l: UInt8) -> UInt8 { 232 + UInt8(min(23, Int(l) * 24 / 256)) }
+}

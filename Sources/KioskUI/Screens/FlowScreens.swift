@@ -1,0 +1,418 @@
+import KioskCore
+
+extension Screens {
+    // MARK: - Ajukan
+
+    func apply(_ f: ApplyFlow) -> Built {
+        let step = self.applyStep(f)
+        var title = t("Ajukan", "Apply")
+        if let s = f.service { title += " — " + t(s.name) }
+        return Built(spec: ScreenSpec(key: step.key, title: title, items: step.items + self.problem(f.problem),
+                                      nav: step.nav ?? self.standardNav),
+                     keys: step.keys, enter: step.enter)
+    }
+
+    private struct Step {
+        var key: String
+        var items: [Item]
+        var keys: KeyRoute? = nil
+        var enter: UIAction? = nil
+        var nav: [Button]? = nil
+    }
+
+    private func applyStep(_ f: ApplyFlow) -> Step {
+        switch f.step {
+        case .category:
+            let buttons = f.categories.map { Button(t($0.name), .session(.apply(.chooseCategory($0.id)))) }
+            return Step(key: "apply-category", items: [.text(t("Pilih jenis layanan:", "Choose a kind of service:")),
+                                                       .buttons(buttons, perRow: 1)])
+        case .service(let category):
+            let buttons = f.services(in: category).map { Button(t($0.name), .session(.apply(.chooseService($0.id)))) }
+            return Step(key: "apply-service-\(category)",
+                        items: [.text(t("Pilih layanan:", "Choose the service:")), .buttons(buttons, perRow: self.width >= 100 ? 2 : 1)])
+        case .identify:
+            var items: [Item] = [
+                .text(t("Tempelkan KTP-el pada pembaca kartu, atau ketik NIK Anda (16 angka):",
+                        "Tap your KTP-el on the card reader, or type your NIK (16 digits):")),
+                .text("NIK: " + self.entryDisplay(f.nikEntry.text, length: 16), Theme.strong),
+            ]
+            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
+            var nav = self.standardNav
+            if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
+            return Step(key: "apply-identify", items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: nav)
+        case .eventDate:
+            let event = f.service.map { t($0.event) } ?? ""
+            return Step(key: "apply-date", items: [
+                .text(self.applicantLine(f.applicant), Theme.dim),
+                .text(t("Tanggal peristiwa (", "Date of the event (") + event + "):"),
+            ] + self.datePicker(f.datePicker, { .apply(.adjustDate($0, $1)) }) + [
+                .buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1),
+            ], enter: .session(.apply(.confirm)))
+        case .fact(let i):
+            return self.factStep(f, i)
+        case .deadline:
+            return Step(key: "apply-deadline", items: self.deadlineItems(f), enter: f.rulesError == nil ? .session(.apply(.confirm)) : nil)
+        case .scan(let i), .scanning(let i):
+            return self.scanStep(f, i)
+        case .contact:
+            var items: [Item] = [
+                .text(t("Nomor HP/WhatsApp untuk kabar perkembangan (boleh dikosongkan):",
+                        "Phone/WhatsApp number for progress news (may be left empty):")),
+                .text(t("Nomor: ", "Number: ") + (f.contactEntry.isEmpty ? "_" : f.contactEntry.text), Theme.strong),
+            ]
+            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
+            return Step(key: "apply-contact", items: items, keys: .apply, enter: .session(.apply(.confirm)))
+        case .consent:
+            return Step(key: "apply-consent", items: [
+                .text(t("Persetujuan", "Agreement"), Theme.strong),
+                .text(t(ApplyFlow.consentClause)),
+                .buttons([Button(t("Saya setuju", "I agree"), .session(.apply(.consent(true))), tone: .primary),
+                          Button(t("Tidak setuju", "I do not agree"), .session(.apply(.consent(false))))], perRow: 2),
+            ])
+        case .review:
+            return Step(key: "apply-review", items: self.reviewItems(f) + [
+                .buttons([Button(t("Kirim permohonan", "Submit application"), .session(.apply(.confirm)), tone: .primary)], perRow: 1),
+            ], enter: .session(.apply(.confirm)))
+        case .submitting:
+            return Step(key: "apply-submitting", items: [.text(t("Menyimpan permohonan…", "Saving the application…"), Theme.strong)],
+                        nav: [])
+        case .done(let r):
+            var items: [Item] = [
+                .text(t("Permohonan tersimpan.", "Application saved."), Theme.good),
+                .text(t("Kode pelacakan: ", "Tracking code: ") + r.trackingCode.formatted, Theme.strong),
+            ]
+            for e in r.expected { items.append(.text("• " + t(e.name) + ": " + t(e.due))) }
+            if let p = r.receiptProblem {
+                items.append(.text(t("Tanda terima belum tercetak: ", "The receipt did not print: ") + t(p)
+                                   + t(" Catat kode di atas.", " Write down the code above."), Theme.problem))
+            } else {
+                items.append(.text(t("Ambil tanda terima Anda dari printer.", "Take your receipt from the printer.")))
+            }
+            items.append(.buttons([Button(t("Selesai", "Done"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
+            return Step(key: "apply-done", items: items, enter: .session(.apply(.confirm)), nav: [self.homeButton, self.languageButton])
+        }
+    }
+
+    func applicantLine(_ nik: NIK?) -> String {
+        guard let nik else { return "" }
+        return "NIK " + nik.masked
+    }
+
+    /// Digits typed so far, then underscores up to `length`.
+    func entryDisplay(_ text: String, length: Int) -> String {
+        text + String(repeating: "_", count: max(0, length - text.count))
+    }
+
+    func datePicker(_ p: DatePicker, _ event: @escaping (DatePicker.Field, Int) -> KioskSession.Event) -> [Item] {
+        [
+            .text(DatePicker.long(p.value, self.language), Theme.strong),
+            .buttons([
+                Button(t("−Tgl", "−Day"), .session(event(.day, -1))), Button(t("+Tgl", "+Day"), .session(event(.day, 1))),
+                Button(t("−Bln", "−Mon"), .session(event(.month, -1))), Button(t("+Bln", "+Mon"), .session(event(.month, 1))),
+                Button(t("−Thn", "−Yr"), .session(event(.year, -1))), Button(t("+Thn", "+Yr"), .session(event(.year, 1))),
+            ], perRow: 6),
+        ]
+    }
+
+    private func factStep(_ f: ApplyFlow, _ i: Int) -> Step {
+        let spec = f.askedFacts[i]
+        var items: [Item] = [.text(t(spec.label).capitalizedFirst + (spec.required == true ? "" : t(" (boleh dilewati)", " (may be skipped)")) + ":")]
+        let skip = spec.required == true ? [] : [Button(t("Lewati", "Skip"), .session(.apply(.chooseFact(nil))))]
+        switch spec.kind {
+        case .bool:
+            items.append(.buttons([Button(t("Ya", "Yes"), .session(.apply(.chooseFact(.bool(true))))),
+                                   Button(t("Tidak", "No"), .session(.apply(.chooseFact(.bool(false)))))] + skip, perRow: 3))
+            return Step(key: "apply-fact-\(i)", items: items)
+        case .choice:
+            let choices = (spec.choices ?? []).map {
+                Button(Self.choiceLabel($0), .session(.apply(.chooseFact(.string($0)))))
+            }
+            items.append(.buttons(choices + skip, perRow: 2))
+            return Step(key: "apply-fact-\(i)", items: items)
+        case .int:
+            items.append(.text(f.factEntry.isEmpty ? "_" : f.factEntry.text, Theme.strong))
+            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
+            return Step(key: "apply-fact-\(i)", items: items, keys: .apply, enter: .session(.apply(.confirm)))
+        case .date:
+            items += self.datePicker(f.factDate, { .apply(.adjustDate($0, $1)) })
+            items.append(.buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
+            return Step(key: "apply-fact-\(i)", items: items, enter: .session(.apply(.confirm)))
+        case .text:
+            items.append(.text(f.factEntry.isEmpty ? "_" : f.factEntry.text, Theme.strong))
+            items += self.keyboard(Self.letters, { .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
+            return Step(key: "apply-fact-\(i)", items: items, keys: .apply, enter: .session(.apply(.confirm)))
+        }
+    }
+
+    static func choiceLabel(_ code: String) -> String {
+        let known = ["wni": "WNI", "wna": "WNA", "belum_kawin": "Belum kawin", "kawin": "Kawin",
+                     "cerai_hidup": "Cerai hidup", "cerai_mati": "Cerai mati"]
+        if let k = known[code] { return k }
+        return code.replacingOccurrences(of: "_", with: " ").capitalizedFirst
+    }
+
+    static let letters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ .,?")
+    static let codeAlphabet: [Character] = TrackingCode.alphabet
+
+    private func deadlineItems(_ f: ApplyFlow) -> [Item] {
+        var items: [Item] = [.text(self.applicantLine(f.applicant) + " · " + DatePicker.long(f.datePicker.value, self.language), Theme.dim)]
+        if let err = f.rulesError {
+            items.append(.text(t("Permohonan ini tidak dapat diajukan di kios:", "This application cannot be made at the kiosk:"), Theme.strong))
+            items.append(.text(t(err), Theme.problem))
+            items.append(.text(t("Silakan hubungi petugas desa.", "Please ask the desa staff.")))
+            return items
+        }
+        guard let e = f.evaluation else { return items }
+        switch e.assessment {
+        case .assessed:
+            let tier = e.tier ?? .onTime
+            let style = tier == .onTime ? Theme.good : Theme.banner
+            items.append(.text(t("Hasil: ", "Result: ") + t(tier.label), style))
+            if let deadline = e.deadline {
+                items.append(.text(t("Batas lapor: ", "Reporting deadline: ") + DatePicker.long(deadline, self.language)
+                                   + (e.daysLate > 0 ? t(" (terlambat \(e.daysLate) hari)", " (\(e.daysLate) days late)") : "")))
+            }
+            if tier == .headApproval {
+                items.append(.text(t("Pencatatan memerlukan persetujuan Kepala Dinas. Permohonan tetap dapat diajukan.",
+                                     "Registration needs the Kepala Dinas's approval. You can still apply.")))
+            } else if tier == .courtOrder {
+                items.append(.text(t("Pencatatan memerlukan penetapan Pengadilan Negeri. Permohonan tetap dapat diajukan; petugas akan membantu.",
+                                     "Registration needs a district court order. You can still apply; the staff will help.")))
+            }
+        case .noDeadline, .exempt, .indeterminate, .notDefined:
+            items.append(.text(t("Tidak ada batas waktu pelaporan yang berlaku.", "No reporting deadline applies."), Theme.good))
+        }
+        if let fine = e.fineIDR, fine > 0 {
+            let ref = f.service?.fine?.reference ?? ""
+            items.append(.text(t("Denda administratif (perkiraan, ditetapkan Dinas): ", "Administrative fine (indicative, set by the Dinas): ")
+                               + self.rupiah(fine) + " (\(ref))", Theme.banner))
+        }
+        for i in e.issuance {
+            if let due = i.due {
+                items.append(.text("• " + t(i.name) + t(" selesai paling lambat ", " ready by ") + DatePicker.long(due, self.language)))
+            }
+        }
+        items.append(.text(t("Persyaratan yang dipindai: \(f.requirements.count)", "Requirements to scan: \(f.requirements.count)")))
+        items.append(.buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
+        return items
+    }
+
+    private func scanStep(_ f: ApplyFlow, _ i: Int) -> Step {
+        let req = f.requirements[i]
+        var items: [Item] = [
+            .text(t("Persyaratan \(i + 1) dari \(f.requirements.count):", "Requirement \(i + 1) of \(f.requirements.count):"), Theme.dim),
+            .text(t(req.name) + (req.optional == true ? t(" (jika ada)", " (if any)") : ""), Theme.strong),
+        ]
+        if case .scanning = f.step {
+            items.append(.text(t("Memindai… letakkan dokumen menghadap ke bawah.", "Scanning… place the document face down."), Theme.banner))
+            items.append(.buttons([Button(t("Batalkan pindai", "Cancel scan"), .session(.apply(.cancelScan)))], perRow: 1))
+            return Step(key: "apply-scanning-\(i)", items: items, nav: [])
+        }
+        if let s = f.scans[req.id] {
+            items.append(.text(t("Terpindai: \(s.pages) halaman", "Scanned: \(s.pages) page(s)"), Theme.good))
+            if let p = s.preview { items.append(.preview(p)) }
+            items.append(.buttons([Button(t("Ulangi", "Retake"), .session(.apply(.startScan))),
+                                   Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 2))
+            return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.confirm)))
+        }
+        items.append(.text(t("Letakkan dokumen asli di pemindai, lalu tekan Pindai.", "Place the original on the scanner, then press Scan.")))
+        var buttons = [Button(t("Pindai", "Scan"), .session(.apply(.startScan)), tone: .primary)]
+        if req.optional == true { buttons.append(Button(t("Lewati", "Skip"), .session(.apply(.skipRequirement)))) }
+        items.append(.buttons(buttons, perRow: 2))
+        return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.startScan)))
+    }
+
+    private func reviewItems(_ f: ApplyFlow) -> [Item] {
+        var items: [Item] = [.text(t("Periksa kembali sebelum mengirim:", "Check before sending:"), Theme.strong)]
+        if let s = f.service { items.append(.text(t("Layanan: ", "Service: ") + t(s.name))) }
+        items.append(.text(self.applicantLine(f.applicant)))
+        items.append(.text(t("Tanggal peristiwa: ", "Event date: ") + DatePicker.long(f.datePicker.value, self.language)))
+        for spec in f.askedFacts {
+            if let v = f.facts[spec.key] {
+                let value: String
+                switch v {
+                case .string(let s): value = Self.choiceLabel(s)
+                case .bool(let b): value = b ? t("ya", "yes") : t("tidak", "no")
+                default: value = v.description
+                }
+                items.append(.text(t(spec.label).capitalizedFirst + ": " + value))
+            }
+        }
+        let pages = f.scans.values.reduce(0) { $0 + $1.pages }
+        items.append(.text(t("Dokumen: \(f.scans.count) persyaratan, \(pages) halaman", "Documents: \(f.scans.count) requirements, \(pages) pages")))
+        items.append(.text(t("Kontak: ", "Contact: ") + (f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text))))
+        items.append(.text(t("Biaya: Rp 0 (gratis)", "Fee: Rp 0 (free)")))
+        return items
+    }
+
+    // MARK: - Cek Status
+
+    func status(_ f: StatusFlow) -> Built {
+        let title = t("Cek Status", "Check status")
+        switch f.step {
+        case .ask, .looking:
+            var items: [Item] = [
+                .text(t("Tempelkan KTP-el, atau ketik kode pelacakan dari tanda terima:",
+                        "Tap your KTP-el, or type the tracking code from your receipt:")),
+                .text(t("Kode: ", "Code: ") + self.entryDisplay(f.codeEntry.text, length: TrackingCode.length), Theme.strong),
+            ]
+            if f.step == .looking { items.append(.text(t("Mencari…", "Looking…"), Theme.banner)) }
+            items += self.problem(f.problem)
+            items += self.keyboard(Self.codeAlphabet, { .status(.key($0)) }, erase: .status(.backspace), done: .status(.confirm))
+            var nav = self.standardNav
+            if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
+            return Built(spec: ScreenSpec(key: "status-ask", title: title, items: items, nav: nav), keys: .status,
+                         enter: .session(.status(.confirm)))
+        case .results(let list):
+            let s = list[min(f.selected, list.count - 1)]
+            var items: [Item] = []
+            if list.count > 1 {
+                items.append(.buttons(list.enumerated().map { i, a in
+                    Button(a.trackingCode.formatted, .session(.status(.select(i))), tone: i == f.selected ? .primary : .normal)
+                }, perRow: 3))
+            }
+            items += self.statusItems(s)
+            return Built(spec: ScreenSpec(key: "status-result", title: title, items: items, nav: self.standardNav),
+                         keys: nil, enter: nil)
+        }
+    }
+
+    func statusItems(_ s: ApplicationStatus) -> [Item] {
+        var items: [Item] = [
+            .text(s.trackingCode.formatted + " · " + t(s.serviceName), Theme.strong),
+            .text(t("Status: ", "Status: ") + t(s.state.label), s.state == .ready ? Theme.good : Theme.banner),
+        ]
+        if let reason = s.reason, !reason.isEmpty {
+            items.append(.text(t("Alasan Dinas: ", "Dinas's reason: ") + reason, Theme.problem))
+        }
+        for e in s.expected { items.append(.text(t("Perkiraan selesai ", "Expected ") + t(e.name) + ": " + t(e.due))) }
+        if s.state == .ready {
+            items.append(.text(t("Dokumen siap: pilih Beranda → Ambil Dokumen.", "Documents ready: choose Home → Collect documents.")))
+        }
+        items.append(.text(t("Riwayat:", "History:"), Theme.strong))
+        for h in s.history.suffix(8) { items.append(.text(h.at + "  " + t(h.state.label))) }
+        return items
+    }
+
+    // MARK: - Ambil Dokumen
+
+    func collect(_ f: CollectFlow) -> Built {
+        let title = t("Ambil Dokumen", "Collect documents")
+        var nav = self.standardNav
+        switch f.step {
+        case .identify:
+            var items: [Item] = [
+                .text(t("Tempelkan KTP-el, atau ketik NIK Anda:", "Tap your KTP-el, or type your NIK:")),
+                .text("NIK: " + self.entryDisplay(f.nikEntry.text, length: 16), Theme.strong),
+            ]
+            items += self.problem(f.problem)
+            items += self.digitPad({ .collect(.key($0)) }, erase: .collect(.backspace), done: .collect(.confirm))
+            if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
+            return Built(spec: ScreenSpec(key: "collect-identify", title: title, items: items, nav: nav), keys: .collect,
+                         enter: .session(.collect(.confirm)))
+        case .code, .looking:
+            var items: [Item] = [
+                .text(self.applicantLine(f.applicant), Theme.dim),
+                .text(t("Ketik kode pelacakan dari tanda terima:", "Type the tracking code from your receipt:")),
+                .text(t("Kode: ", "Code: ") + self.entryDisplay(f.codeEntry.text, length: TrackingCode.length), Theme.strong),
+            ]
+            if f.step == .looking { items.append(.text(t("Mencari…", "Looking…"), Theme.banner)) }
+            items += self.problem(f.problem)
+            items += self.keyboard(Self.codeAlphabet, { .collect(.key($0)) }, erase: .collect(.backspace), done: .collect(.confirm))
+            return Built(spec: ScreenSpec(key: "collect-code", title: title, items: items, nav: nav), keys: .collect,
+                         enter: .session(.collect(.confirm)))
+        case .documents:
+            var items: [Item] = [.text(t("Dokumen siap dicetak:", "Documents ready to print:"), Theme.strong)]
+            items.append(.buttons(f.documents.map { d in
+                Button(t("Cetak ", "Print ") + t(d.name), .session(.collect(.print(d.id))), tone: .primary, enabled: d.printsLeft > 0)
+            }, perRow: 1))
+            items.append(.text(t("Setiap dokumen dapat dicetak terbatas; cetak ulang dicatat.",
+                                 "Each document can be printed a limited number of times; reprints are logged."), Theme.dim))
+            return Built(spec: ScreenSpec(key: "collect-documents", title: title, items: items, nav: nav), keys: nil, enter: nil)
+        case .printing(let d, let progress):
+            let items: [Item] = [
+                .text(t("Mencetak ", "Printing ") + t(d.name) + "…", Theme.strong),
+                .progress(progress, "\(Int((progress * 100).rounded()))%"),
+                .text(t("Mohon tunggu di dekat printer.", "Please wait by the printer.")),
+            ]
+            return Built(spec: ScreenSpec(key: "collect-printing", title: title, items: items, nav: []), keys: nil, enter: nil)
+        case .printed(let d, let sheets):
+            let items: [Item] = [
+                .text(t("Selesai dicetak: ", "Printed: ") + t(d.name) + t(" (\(sheets) lembar)", " (\(sheets) sheet(s))"), Theme.good),
+                .text(t("Silakan ambil dokumen Anda dari printer.", "Please take your document from the printer."), Theme.strong),
+                .buttons([Button(t("Selesai", "Done"), .session(.collect(.confirm)), tone: .primary)], perRow: 1),
+            ]
+            nav[0] = Button(t("Dokumen lain", "Other documents"), .session(.back))
+            return Built(spec: ScreenSpec(key: "collect-printed", title: title, items: items, nav: nav), keys: nil,
+                         enter: .session(.collect(.confirm)))
+        case .printFailed(let d, let message):
+            let items: [Item] = [
+                .text(t("Belum tercetak: ", "Not printed: ") + t(d.name), Theme.problem),
+                .text(t(message)),
+                .text(t("Dokumen Anda tetap tersimpan dan dapat dicetak nanti.", "Your document is kept and can be printed later."), Theme.strong),
+                .buttons([Button(t("Coba lagi", "Try again"), .session(.collect(.confirm)), tone: .primary)], perRow: 1),
+            ]
+            return Built(spec: ScreenSpec(key: "collect-failed", title: title, items: items, nav: nav), keys: nil,
+                         enter: .session(.collect(.confirm)))
+        }
+    }
+
+    // MARK: - Pengaduan
+
+    func complaint(_ f: ComplaintFlow) -> Built {
+        let title = t("Pengaduan", "Complaints")
+        switch f.step {
+        case .category:
+            let items: [Item] = [
+                .text(t("Tentang apa pengaduan Anda?", "What is your complaint about?")),
+                .buttons(ComplaintCategory.allCases.map { Button(t($0.label), .session(.complaint(.choose($0)))) }, perRow: 2),
+            ]
+            return Built(spec: ScreenSpec(key: "complaint-category", title: title, items: items, nav: self.standardNav), keys: nil, enter: nil)
+        case .text:
+            var items: [Item] = [
+                .text(t("Tulis pengaduan (\(f.textEntry.text.count)/\(ComplaintFlow.maxLength)):",
+                        "Write your complaint (\(f.textEntry.text.count)/\(ComplaintFlow.maxLength)):")),
+                .text(String(f.textEntry.text.suffix(max(10, self.width * 2 - 8))) + "_", Theme.strong),
+            ]
+            items += self.problem(f.problem)
+            items += self.keyboard(Self.letters, { .complaint(.key($0)) }, erase: .complaint(.backspace), done: .complaint(.confirm))
+            return Built(spec: ScreenSpec(key: "complaint-text", title: title, items: items, nav: self.standardNav),
+                         keys: .complaint, enter: .session(.complaint(.confirm)))
+        case .contact:
+            var items: [Item] = [
+                .text(t("Nomor HP/WhatsApp untuk jawaban (boleh dikosongkan):", "Phone/WhatsApp for the answer (may be empty):")),
+                .text(f.contactEntry.isEmpty ? "_" : f.contactEntry.text, Theme.strong),
+            ]
+            items += self.problem(f.problem)
+            items += self.digitPad({ .complaint(.key($0)) }, erase: .complaint(.backspace), done: .complaint(.confirm))
+            return Built(spec: ScreenSpec(key: "complaint-contact", title: title, items: items, nav: self.standardNav),
+                         keys: .complaint, enter: .session(.complaint(.confirm)))
+        case .review, .sending:
+            var items: [Item] = [
+                .text(t(f.category?.label ?? LocalizedText("", "")), Theme.strong),
+                .text(f.textEntry.text),
+                .text(t("Kontak: ", "Contact: ") + (f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text))),
+            ]
+            items += self.problem(f.problem)
+            if f.step == .sending {
+                items.append(.text(t("Mengirim…", "Sending…"), Theme.banner))
+            } else {
+                items.append(.buttons([Button(t("Kirim ke Dinas", "Send to the Dinas"), .session(.complaint(.confirm)), tone: .primary)], perRow: 1))
+            }
+            return Built(spec: ScreenSpec(key: "complaint-review", title: title, items: items, nav: self.standardNav), keys: nil,
+                         enter: .session(.complaint(.confirm)))
+        case .sent(let reference):
+            let items: [Item] = [
+                .text(t("Pengaduan tercatat dan akan dikirim ke Dinas.", "Your complaint is recorded and will be sent to the Dinas."), Theme.good),
+                .text(t("Nomor pengaduan: ", "Complaint number: ") + reference, Theme.strong),
+                .buttons([Button(t("Selesai", "Done"), .session(.complaint(.confirm)), tone: .primary)], perRow: 1),
+            ]
+            return Built(spec: ScreenSpec(key: "complaint-sent", title: title, items: items, nav: [self.homeButton, self.languageButton]),
+                         keys: nil, enter: .session(.complaint(.confirm)))
+        }
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { self.prefix(1).uppercased() + self.dropFirst() }
+}

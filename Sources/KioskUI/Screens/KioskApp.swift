@@ -1,0 +1,312 @@
+import Foundation
+import KioskCore
+
+/// Drives the resident UI: input events and clock ticks go into the session state machine, its effects are
+/// performed through `KioskServices`, and every change is drawn with the diff renderer. Holds no durable state:
+/// if it dies the resident starts again at Beranda and nothing stored is lost.
+@MainActor
+public final class KioskApp {
+    public let services: any KioskServices
+    public private(set) var info: KioskInfo
+    public private(set) var notices: [DeviceNotice] = []
+    public private(set) var session: KioskSession
+    public private(set) var width: Int
+    public private(set) var height: Int
+    private let output: TerminalOutput
+    private let clock: @Sendable () -> Double
+    private let today: @Sendable () -> CivilDate
+    private var parser = InputParser()
+    private var renderer = Renderer()
+    private var built: Screens.Built?
+    private var laidOut: LaidOut?
+    private var page = 0
+    private var focus: Int?
+    private var pressed: UIAction?
+    /// Bumped on every wipe: results of work started before it are dropped.
+    private var generation = 0
+    private var work: [Task<Void, Never>] = []
+    private var scanTask: Task<Void, Never>?
+    /// Called when the UI wants to end (demo: Ctrl-C).
+    public var onQuit: (() -> Void)?
+
+    public init(services: any KioskServices, info: KioskInfo, output: TerminalOutput, width: Int, height: Int,
+                clock: @escaping @Sendable () -> Double, today: @escaping @Sendable () -> CivilDate) {
+        self.services = services
+        self.info = info
+        self.output = output
+        self.width = width
+        self.height = height
+        self.clock = clock
+        self.today = today
+        self.session = KioskSession(profile: info.profile, today: today(), now: clock(),
+                                    idleTimeout: Double(info.idleTimeoutSeconds))
+    }
+
+    /// The frame on screen now (tests read it as text).
+    public var screenLines: [String] { self.laidOut?.canvas.lines ?? [] }
+    public var targets: [Target] { self.laidOut?.targets ?? [] }
+
+    // MARK: - Inputs
+
+    public func input(_ bytes: [UInt8]) {
+        for e in self.parser.feed(bytes, now: self.clock()) { self.handle(e) }
+        self.draw()
+    }
+
+    /// Call `escapeTimeout` after input that left bytes pending (a lone ESC).
+    public func flushInput() {
+        for e in self.parser.flush(now: self.clock()) { self.handle(e) }
+        self.draw()
+    }
+
+    public var inputPending: Bool { self.parser.isPending }
+    public var escapeTimeout: Double { self.parser.escapeTimeout }
+
+    public func resize(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        self.renderer.invalidate()
+        self.draw()
+    }
+
+    /// The clock: idle countdown and wipe. Call about once a second.
+    public func tick() {
+        let effects = self.session.tick(now: self.clock(), today: self.today())
+        self.perform(effects)
+        self.draw()
+    }
+
+    public func refreshNotices() async {
+        let n = await self.services.deviceNotices()
+        if n != self.notices {
+            self.notices = n
+            self.draw()
+        }
+    }
+
+    /// Feeds card taps until the stream ends.
+    public func followCards() async {
+        for await tap in self.services.cardEvents() {
+            self.send(.card(tap))
+        }
+    }
+
+    func handle(_ e: InputEvent) {
+        // Any input is activity (and dismisses the idle warning).
+        _ = self.session.handle(.stillHere, now: self.clock())
+        switch e {
+        case .press(let x, let y):
+            self.pressed = self.target(x: x, y: y).map(\.action)
+        case .release(let x, let y):
+            let hit = self.target(x: x, y: y)?.action
+            let wasPressed = self.pressed
+            self.pressed = nil
+            if let hit, hit == wasPressed { self.activate(hit) }
+        case .key(let k):
+            self.key(k)
+        }
+    }
+
+    private func key(_ k: Key) {
+        let enabled = self.targets.indices.filter { self.targets[$0].enabled }
+        switch k {
+        case .tab, .down, .right:
+            guard !enabled.isEmpty else { return }
+            let next = enabled.first { $0 > (self.focus ?? -1) } ?? enabled[0]
+            self.focus = next
+        case .backTab, .up, .left:
+            guard !enabled.isEmpty else { return }
+            let prev = enabled.last { $0 < (self.focus ?? Int.max) } ?? enabled[enabled.count - 1]
+            self.focus = prev
+        case .enter:
+            if let f = self.focus, self.targets.indices.contains(f), self.targets[f].enabled {
+                self.activate(self.targets[f].action)
+            } else if let enter = self.built?.enter {
+                self.activate(enter)
+            }
+        case .escape:
+            self.send(.back)
+        case .pageUp: self.activate(.pageUp)
+        case .pageDown: self.activate(.pageDown)
+        case .function(2):
+            self.activate(.tapTestCard)
+        case .function(12):
+            self.send(.toggleLanguage)
+        case .ctrl("c"):
+            if self.info.demo { self.onQuit?() }
+        case .backspace:
+            if let route = self.built?.keys { self.send(Self.route(route, backspace: true, nil)) }
+        case .char(let c):
+            if let route = self.built?.keys { self.send(Self.route(route, backspace: false, c)) }
+        default:
+            break
+        }
+    }
+
+    static func route(_ r: KeyRoute, backspace: Bool, _ c: Character?) -> KioskSession.Event {
+        switch r {
+        case .apply: return backspace ? .apply(.backspace) : .apply(.key(c!))
+        case .status: return backspace ? .status(.backspace) : .status(.key(c!))
+        case .collect: return backspace ? .collect(.backspace) : .collect(.key(c!))
+        case .complaint: return backspace ? .complaint(.backspace) : .complaint(.key(c!))
+        }
+    }
+
+    private func target(x: Int, y: Int) -> Target? {
+        self.targets.first { $0.enabled && $0.rect.contains(x: x, y: y) }
+    }
+
+    func activate(_ action: UIAction) {
+        switch action {
+        case .session(let e): self.send(e)
+        case .pageUp: self.page = max(0, self.page - 1)
+        case .pageDown: self.page += 1
+        case .tapTestCard:
+            let services = self.services
+            self.work.append(Task { _ = await services.tapTestCard() })
+        }
+    }
+
+    /// Feeds a session event and performs what it asks for.
+    public func send(_ event: KioskSession.Event) {
+        let effects = self.session.handle(event, now: self.clock())
+        self.perform(effects)
+        self.draw()
+    }
+
+    // MARK: - Effects
+
+    private func perform(_ effects: [KioskSession.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .wiped(let scans):
+                self.generation += 1
+                self.scanTask?.cancel()
+                self.scanTask = nil
+                for t in self.work { t.cancel() }
+                self.work = []
+                self.discard(scans)
+                // The whole screen is redrawn from blank: nothing of the last resident stays on it.
+                self.renderer.invalidate()
+                self.page = 0
+                self.focus = nil
+            case .flow(let f):
+                self.perform(f)
+            }
+        }
+    }
+
+    private func discard(_ tokens: [String]) {
+        guard !tokens.isEmpty else { return }
+        let services = self.services
+        Task { for t in tokens { await services.discardScan(t) } }
+    }
+
+    private func perform(_ effect: FlowEffect) {
+        let services = self.services
+        let generation = self.generation
+        switch effect {
+        case .scan(let requirement, let pages):
+            self.scanTask = Task {
+                let result: Result<ScanSummary, ServiceFailure>
+                do throws(ServiceFailure) { result = .success(try await services.scan(requirement: requirement, expectedPages: pages)) } catch {
+                    result = .failure(error)
+                }
+                if Task.isCancelled || generation != self.generation {
+                    if case .success(let s) = result { await services.discardScan(s.token) }
+                    return
+                }
+                self.send(.apply(.scanFinished(result)))
+            }
+        case .cancelScan:
+            self.scanTask?.cancel()
+            self.scanTask = nil
+        case .discardScan(let token):
+            self.discard([token])
+        case .submit(let draft):
+            // Not cancelled by a wipe: once asked, the store finishes the submission (nothing half-done).
+            Task {
+                let result: Result<SubmissionReceipt, ServiceFailure>
+                do throws(ServiceFailure) { result = .success(try await services.submit(draft)) } catch { result = .failure(error) }
+                guard generation == self.generation else { return }
+                self.send(.apply(.submitted(result)))
+            }
+        case .lookupStatus(let code):
+            self.run(generation) {
+                do throws(ServiceFailure) { return .status(.found(.success([try await services.status(trackingCode: code)]))) } catch {
+                    return .status(.found(.failure(error)))
+                }
+            }
+        case .lookupApplications(let nik):
+            self.run(generation) {
+                do throws(ServiceFailure) { return .status(.found(.success(try await services.applications(of: nik)))) } catch {
+                    return .status(.found(.failure(error)))
+                }
+            }
+        case .findDocuments(let nik, let code):
+            self.run(generation) {
+                do throws(ServiceFailure) { return .collect(.found(.success(try await services.readyDocuments(nik: nik, trackingCode: code)))) } catch {
+                    return .collect(.found(.failure(error)))
+                }
+            }
+        case .printDocument(let id):
+            // A print, once sent, is followed to the end even if the session is wiped (the store records it).
+            Task {
+                let result: Result<PrintReport, ServiceFailure>
+                do throws(ServiceFailure) {
+                    result = .success(try await services.printDocument(id) { p in
+                        Task { @MainActor in
+                            guard generation == self.generation else { return }
+                            self.send(.collect(.progress(p)))
+                        }
+                    })
+                } catch {
+                    result = .failure(error)
+                }
+                guard generation == self.generation else { return }
+                self.send(.collect(.printFinished(result)))
+            }
+        case .fileComplaint(let c):
+            Task {
+                let result: Result<String, ServiceFailure>
+                do throws(ServiceFailure) { result = .success(try await services.fileComplaint(c)) } catch { result = .failure(error) }
+                guard generation == self.generation else { return }
+                self.send(.complaint(.sent(result)))
+            }
+        case .exit:
+            break
+        }
+    }
+
+    private func run(_ generation: Int, _ body: @escaping @Sendable () async -> KioskSession.Event) {
+        self.work.append(Task {
+            let event = await body()
+            guard !Task.isCancelled, generation == self.generation else { return }
+            self.send(event)
+        })
+    }
+
+    // MARK: - Drawing
+
+    public func draw() {
+        let now = self.clock()
+        let screens = Screens(info: self.info, notices: self.notices, width: self.width, language: self.session.language)
+        let built = screens.build(self.session, idle: self.session.idlePhase(now: now))
+        if built.spec.key != self.built?.spec.key {
+            self.page = 0
+            self.focus = nil
+        }
+        self.built = built
+        var laid = Layout.render(built.spec, width: self.width, height: self.height, page: self.page, focus: self.focus,
+                                 pressed: self.pressed)
+        if self.page >= laid.pages {
+            self.page = laid.pages - 1
+            laid = Layout.render(built.spec, width: self.width, height: self.height, page: self.page, focus: self.focus,
+                                 pressed: self.pressed)
+        }
+        if let f = self.focus, f >= laid.targets.count { self.focus = nil }
+        self.laidOut = laid
+        let out = self.renderer.render(laid.canvas)
+        if !out.isEmpty { self.output.write(out) }
+    }
+}

@@ -1,0 +1,146 @@
+import KioskCore
+
+/// Which flow receives typed characters on the current screen.
+public enum KeyRoute: Sendable, Equatable { case apply, status, collect, complaint }
+
+/// Builds the screen for a session state. Pure: the same state, size and language give the same screen.
+/// Every string from configuration or the Dinas passes through `TerminalText.clean` (in `Button`, `ScreenSpec`
+/// and `Layout`) before it reaches the terminal.
+public struct Screens {
+    public var info: KioskInfo
+    public var notices: [DeviceNotice]
+    public var width: Int
+    public var language: Language
+
+    public init(info: KioskInfo, notices: [DeviceNotice], width: Int, language: Language) {
+        self.info = info
+        self.notices = notices
+        self.width = width
+        self.language = language
+    }
+
+    func t(_ id: String, _ en: String) -> String { self.language == .id ? id : en }
+    func t(_ text: LocalizedText) -> String { text.text(self.language) }
+
+    public struct Built: Sendable, Equatable {
+        public var spec: ScreenSpec
+        public var keys: KeyRoute?
+        /// What Enter does when no target has focus.
+        public var enter: UIAction?
+    }
+
+    public func build(_ session: KioskSession, idle: KioskSession.IdlePhase) -> Built {
+        if case .warning(let left) = idle {
+            let spec = ScreenSpec(
+                key: "idle", title: t("Masih di sana?", "Still there?"),
+                items: [
+                    .text(t("Sesi ini akan dihapus dalam \(left) detik demi menjaga data Anda.",
+                            "This session will be erased in \(left) seconds to protect your data."), Theme.banner),
+                    .blank,
+                    .buttons([Button(t("Lanjutkan", "Continue"), .session(.stillHere), tone: .primary)], perRow: 1),
+                ],
+                nav: [self.homeButton])
+            return Built(spec: spec, keys: nil, enter: .session(.stillHere))
+        }
+        switch session.screen {
+        case .home: return Built(spec: self.home(), keys: nil, enter: nil)
+        case .info(let f): return Built(spec: self.info(f, session.profile), keys: nil, enter: nil)
+        case .apply(let f): return self.apply(f)
+        case .status(let f): return self.status(f)
+        case .collect(let f): return self.collect(f)
+        case .complaint(let f): return self.complaint(f)
+        }
+    }
+
+    // MARK: - Common parts
+
+    var homeButton: Button { Button(t("Beranda", "Home"), .session(.home)) }
+    var backButton: Button { Button(t("Kembali", "Back"), .session(.back)) }
+    var languageButton: Button { Button(self.language == .id ? "English" : "Bahasa", .session(.toggleLanguage)) }
+    var standardNav: [Button] { [self.backButton, self.homeButton, self.languageButton] }
+
+    func problem(_ p: LocalizedText?) -> [Item] {
+        guard let p else { return [] }
+        return [.text("! " + t(p), Theme.problem)]
+    }
+
+    /// Keypad for digits: 0–9 in one band (two on narrow screens), then erase and continue.
+    func digitPad(_ route: (Character) -> KioskSession.Event, erase: KioskSession.Event, done: KioskSession.Event?,
+                  doneLabel: String? = nil) -> [Item] {
+        let digits = "1234567890".map { Button(String($0), .session(route($0))) }
+        var items: [Item] = [.buttons(digits, perRow: 10)]
+        var tail = [Button(t("⌫ Hapus", "⌫ Erase"), .session(erase))]
+        if let done { tail.append(Button(doneLabel ?? t("Lanjut ▶", "Next ▶"), .session(done), tone: .primary)) }
+        items.append(.buttons(tail, perRow: 2))
+        return items
+    }
+
+    /// Keyboard over an alphabet, `perRow` keys a band.
+    func keyboard(_ alphabet: [Character], _ route: (Character) -> KioskSession.Event, erase: KioskSession.Event,
+                  done: KioskSession.Event) -> [Item] {
+        let perRow = self.width >= 80 ? 16 : 10
+        let keys = alphabet.map { Button($0 == " " ? "␣" : String($0), .session(route($0))) }
+        return [.buttons(keys, perRow: perRow),
+                .buttons([Button(t("⌫ Hapus", "⌫ Erase"), .session(erase)),
+                          Button(t("Lanjut ▶", "Next ▶"), .session(done), tone: .primary)], perRow: 2)]
+    }
+
+    func rupiah(_ amount: Int) -> String {
+        var digits = String(amount)
+        var out = ""
+        while digits.count > 3 {
+            out = "." + digits.suffix(3) + out
+            digits = String(digits.dropLast(3))
+        }
+        return "Rp " + digits + out
+    }
+
+    // MARK: - Beranda
+
+    func home() -> ScreenSpec {
+        var items: [Item] = []
+        let hours = self.info.openingHours.joined(separator: "; ")
+        if !hours.isEmpty { items.append(.text(t("Jam layanan: ", "Opening hours: ") + hours, Theme.dim)) }
+        if let a = self.info.announcement { items.append(.text(t("Pengumuman: ", "Announcement: ") + t(a), Theme.strong)) }
+        if self.info.demo {
+            items.append(.text(t("DEMO: tekan F2 untuk menempelkan kartu uji.", "DEMO: press F2 to tap the test card."), Theme.dim))
+        }
+        let menus = KioskSession.Menu.allCases.map { Button(t($0.label), .session(.open($0)), tone: $0 == .apply ? .primary : .normal) }
+        items.append(.buttons(menus, perRow: self.width >= 100 ? 3 : 2))
+        return ScreenSpec(
+            key: "home",
+            title: "\(self.info.desaName) — \(t("Kios Layanan Adminduk", "Population Services Kiosk"))",
+            banners: self.notices.map { t($0.message) }, items: items, nav: [self.languageButton])
+    }
+
+    // MARK: - Informasi Layanan
+
+    func info(_ f: InfoFlow, _ profile: JurisdictionProfile) -> ScreenSpec {
+        guard let id = f.selected, let s = profile.service(id) else {
+            let buttons = profile.services.filter { $0.kioskAvailable != false }
+                .map { Button(t($0.name), .session(.info(.show($0.id)))) }
+            return ScreenSpec(key: "info", title: t("Informasi Layanan", "Service information"),
+                              items: [.text(t("Pilih layanan:", "Choose a service:")), .buttons(buttons, perRow: self.width >= 100 ? 2 : 1)],
+                              nav: self.standardNav)
+        }
+        var items: [Item] = []
+        if let summary = s.summary { items.append(.text(t(summary))) }
+        items.append(.text(t("Persyaratan:", "Requirements:"), Theme.strong))
+        for r in s.requirements {
+            items.append(.text("• " + t(r.name) + (r.optional == true ? t(" (jika ada)", " (if any)") : "")))
+        }
+        items.append(.text(t("Dokumen yang diterbitkan:", "Documents issued:"), Theme.strong))
+        for p in s.products {
+            var line = "• " + t(p.name)
+            if let sla = p.sla { line += t(" — selesai ", " — within ") + t(sla.period.label) }
+            items.append(.text(line))
+        }
+        if let d = s.deadline, let period = d.period {
+            items.append(.text(t("Batas lapor: ", "Reporting deadline: ") + t(period.label) + " (\(d.reference))"))
+        }
+        items.append(.text(t("Biaya: ", "Fee: ") + self.rupiah(profile.feeIDR) + " (\(profile.feeReference))", Theme.strong))
+        items.append(.text(t("Pengaduan:", "Complaints:"), Theme.strong))
+        for c in profile.complaintChannels { items.append(.text("• " + t(c.label) + ": " + c.value)) }
+        return ScreenSpec(key: "info-\(id)", title: t(s.name), items: items, nav: self.standardNav)
+    }
+}
