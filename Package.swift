@@ -34,13 +34,15 @@ let package = Package(
         // Terminal toolkit (renderer, input parser, layout) and the resident screens. Talks to the rest only
         // through KioskCore's `KioskServices`.
         .target(name: "KioskUI", dependencies: ["KioskCore"]),
+        // The in-process KioskServices (rules, store, devices) and the demo's Dinas stand-in.
+        .target(name: "KioskRuntime", dependencies: ["KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
         .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
-            dependencies: ["KioskCore", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
+            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
         .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices"]),
 

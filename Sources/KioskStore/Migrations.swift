@@ -105,6 +105,20 @@ enum Migrations {
             ) STRICT;
             CREATE INDEX documents_application ON documents(application_id);
             """),
+        (3, """
+            CREATE TABLE complaints (
+                id TEXT PRIMARY KEY,
+                reference TEXT NOT NULL UNIQUE,
+                category TEXT NOT NULL,
+                body TEXT NOT NULL,
+                contact TEXT,
+                language TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                sent_at INTEGER
+            ) STRICT;
+            CREATE INDEX complaints_unsent ON complaints(sent_at, created_at);
+            CREATE INDEX applications_applicant ON applications(applicant_nik);
+            """),
     ]
 
     static var latest: Int { all.last!.version }

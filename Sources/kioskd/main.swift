@@ -1,5 +1,5 @@
-// kioskd: the kiosk service. For now it reports its version and the C libraries it is linked against;
-// the store, sync, devices and UI arrive with their issues.
+// kioskd: the kiosk service. `--demo` runs the resident UI in this terminal with simulated devices where
+// real ones are absent; `--version` reports the linked C libraries.
 import Foundation
 import KioskCore
 
@@ -13,8 +13,15 @@ case "--version", "version", nil:
         print("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(v)")
     }
     exit(0)
+case "--demo":
+    guard let options = Demo.parse(args) else {
+        FileHandle.standardError.write(Data((Demo.usage + "\n").utf8))
+        exit(64)
+    }
+    Task { @MainActor in await Demo.start(options) }
+    dispatchMain()
 case "--help", "-h":
-    print("Usage: kioskd [--version]")
+    print("Usage: kioskd [--version]\n" + Demo.usage)
     exit(0)
 default:
     FileHandle.standardError.write(Data("kioskd: unknown argument \(args[0]); see kioskd --help\n".utf8))

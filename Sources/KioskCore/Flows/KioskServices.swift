@@ -52,9 +52,12 @@ public struct KioskInfo: Sendable, Equatable {
     public var idleTimeoutSeconds: Int
     /// Demo mode: simulated devices, F2 taps a test card.
     public var demo: Bool
+    /// Demo: which devices are real and which simulated, e.g. "printer: CUPS kiosk; scanner: simulated".
+    public var deviceSummary: String?
 
     public init(desaName: String, openingHours: [String], announcement: LocalizedText?, profile: JurisdictionProfile,
-                idleTimeoutSeconds: Int, demo: Bool) {
+                idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil) {
+        self.deviceSummary = deviceSummary
         self.desaName = desaName
         self.openingHours = openingHours
         self.announcement = announcement

@@ -234,7 +234,7 @@ final class ScanRun: Sendable {
 }
 
 /// Seconds on the monotonic clock (watchdogs, debounce: never the wall clock).
-func monotonicNow() -> Double {
+public func monotonicNow() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

@@ -180,8 +180,13 @@ public enum Layout {
                 }
                 if !band.isEmpty { out.append(.band(band)) }
             case .preview(let p):
-                let cols = min(width - 2, 36, p.width)
-                let rows = min(8, max(1, (p.height * cols / max(1, p.width) + 1) / 2))
+                // One cell shows 1×2 pixels; keep the page's aspect within 36 columns × 8 rows.
+                var cols = min(width - 2, 36, p.width)
+                var rows = max(1, (p.height * cols / max(1, p.width) + 1) / 2)
+                if rows > 8 {
+                    rows = 8
+                    cols = max(1, rows * 2 * p.width / max(1, p.height))
+                }
                 out.append(.preview(p, rows: rows, columns: cols))
             case .progress(let f, let label):
                 out.append(.progress(f, TerminalText.clean(label)))
@@ -219,18 +224,27 @@ public enum Layout {
     /// Splits a band into `count` rectangles with a 1-column gap; widths follow `weights` when given.
     static func split(_ r: Rect, count: Int, weights: [Int]?) -> [Rect] {
         guard count > 0 else { return [] }
-        let gaps = count - 1
-        let available = r.width - gaps
-        let w = weights ?? Array(repeating: 1, count: count)
-        let total = max(1, w.reduce(0, +))
+        let available = r.width - (count - 1)
+        var widths: [Int]
+        if let weights {
+            let total = max(1, weights.reduce(0, +))
+            widths = weights.map { max(3, available * $0 / total) }
+        } else {
+            widths = Array(repeating: available / count, count: count)
+        }
+        // Spread what is left one column at a time, so equal buttons stay equal within one column.
+        var left = available - widths.reduce(0, +)
+        var i = 0
+        while left > 0 {
+            widths[i % count] += 1
+            left -= 1
+            i += 1
+        }
         var rects: [Rect] = []
         var x = r.x
-        var remaining = available
-        for (i, weight) in w.enumerated() {
-            let width = i == count - 1 ? remaining : max(3, available * weight / total)
-            rects.append(Rect(x: x, y: r.y, width: width, height: r.height))
-            x += width + 1
-            remaining -= width
+        for w in widths {
+            rects.append(Rect(x: x, y: r.y, width: w, height: r.height))
+            x += w + 1
         }
         return rects
     }

@@ -104,6 +104,7 @@ public struct Screens {
         if let a = self.info.announcement { items.append(.text(t("Pengumuman: ", "Announcement: ") + t(a), Theme.strong)) }
         if self.info.demo {
             items.append(.text(t("DEMO: tekan F2 untuk menempelkan kartu uji.", "DEMO: press F2 to tap the test card."), Theme.dim))
+            if let d = self.info.deviceSummary { items.append(.text(d, Theme.dim)) }
         }
         let menus = KioskSession.Menu.allCases.map { Button(t($0.label), .session(.open($0)), tone: $0 == .apply ? .primary : .normal) }
         items.append(.buttons(menus, perRow: self.width >= 100 ? 3 : 2))

@@ -1,0 +1,404 @@
+import Foundation
+import KioskCore
+import KioskDevices
+import KioskStore
+import Synchronization
+
+/// Settings of the resident UI that come from the kiosk's configuration (signed bundle or local defaults).
+public struct ResidentSettings: Sendable {
+    public var desaName: String
+    public var openingHours: [String]
+    public var announcement: LocalizedText?
+    public var idleTimeoutSeconds: Int
+    public var reprintLimit: Int
+    public var lowPaperThreshold: Int
+    public var printTimeoutSeconds: Double
+    public var demo: Bool
+    public var deviceSummary: String?
+
+    public init(desaName: String, openingHours: [String] = [], announcement: LocalizedText? = nil,
+                idleTimeoutSeconds: Int = 120, reprintLimit: Int = 2, lowPaperThreshold: Int = 20,
+                printTimeoutSeconds: Double = 120, demo: Bool = false, deviceSummary: String? = nil) {
+        self.deviceSummary = deviceSummary
+        self.desaName = desaName
+        self.openingHours = openingHours
+        self.announcement = announcement
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.reprintLimit = reprintLimit
+        self.lowPaperThreshold = lowPaperThreshold
+        self.printTimeoutSeconds = printTimeoutSeconds
+        self.demo = demo
+    }
+}
+
+/// The in-process `KioskServices`: rules from KioskCore, the SQLite store, and the device protocols (real or
+/// simulated). Scans wait in a private working folder (0700) until they are submitted or discarded.
+public final class LocalKioskServices: KioskServices {
+    public let store: KioskStore
+    public let profile: JurisdictionProfile
+    public let settings: ResidentSettings
+    private let printer: (any Printer)?
+    private let scanner: any KioskDevices.Scanner
+    private let workDir: String
+    private let cards: AsyncStream<CardTap>
+    private let simulatedCard: (reader: SimulatedCardReader, nik: NIK)?
+    private let scans = Mutex<[String: [ScannedPage]]>([:])
+    private let readerGone = Flag()
+
+    public init(store: KioskStore, profile: JurisdictionProfile, settings: ResidentSettings, printer: (any Printer)?,
+                scanner: any KioskDevices.Scanner, workDir: String, cards: AsyncStream<CardEvent>,
+                simulatedCard: (reader: SimulatedCardReader, nik: NIK)? = nil) throws {
+        self.store = store
+        self.profile = profile
+        self.settings = settings
+        self.printer = printer
+        self.scanner = scanner
+        self.workDir = workDir
+        self.simulatedCard = simulatedCard
+        try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let gone = self.readerGone
+        let (stream, continuation) = AsyncStream<CardTap>.makeStream()
+        self.cards = stream
+        Task {
+            for await e in cards {
+                switch e {
+                case .cardInserted(let nik): continuation.yield(.inserted(nik))
+                case .cardRemoved: continuation.yield(.removed)
+                case .unreadable: continuation.yield(.unreadable)
+                case .readerGone: gone.set()
+                }
+            }
+        }
+    }
+
+    public var today: CivilDate { self.profile.conventions.utcOffset.civilDate(of: Date()) }
+
+    public func info() async -> KioskInfo {
+        KioskInfo(desaName: self.settings.desaName, openingHours: self.settings.openingHours,
+                  announcement: self.settings.announcement, profile: self.profile,
+                  idleTimeoutSeconds: self.settings.idleTimeoutSeconds, demo: self.settings.demo,
+                  deviceSummary: self.settings.deviceSummary)
+    }
+
+    public func cardEvents() -> AsyncStream<CardTap> { self.cards }
+
+    public func tapTestCard() async -> Bool {
+        guard let card = self.simulatedCard else { return false }
+        card.reader.tap(card.nik)
+        return true
+    }
+
+    // MARK: - Devices
+
+    public func deviceNotices() async -> [DeviceNotice] {
+        var notices: [DeviceNotice] = []
+        let printLater = LocalizedText(" Anda tetap dapat mengajukan permohonan; cetak nanti.", " You can still apply; print later.")
+        if let printer = self.printer {
+            do throws(PrinterError) {
+                let s = try await printer.status()
+                if let problem = s.problem {
+                    notices.append(DeviceNotice(device: "printer", message: LocalizedText(
+                        "Printer tidak dapat dipakai: \(problem.id)." + printLater.id,
+                        "Printer unavailable: \(problem.en ?? problem.id)." + (printLater.en ?? ""))))
+                }
+            } catch {
+                notices.append(DeviceNotice(device: "printer", message: LocalizedText(
+                    "Printer tidak tersedia." + printLater.id, "Printer unavailable." + (printLater.en ?? ""))))
+            }
+        } else {
+            notices.append(DeviceNotice(device: "printer", message: LocalizedText(
+                "Printer tidak terpasang." + printLater.id, "No printer connected." + (printLater.en ?? ""))))
+        }
+        if let paper = try? self.store.paperStatus(lowThreshold: self.settings.lowPaperThreshold), paper.remaining == 0 {
+            notices.append(DeviceNotice(device: "paper", message: LocalizedText(
+                "Kertas printer habis; petugas desa akan mengisi ulang." + printLater.id,
+                "The printer is out of paper; the desa staff will refill it." + (printLater.en ?? ""))))
+        }
+        if self.readerGone.isSet {
+            notices.append(DeviceNotice(device: "card-reader", message: LocalizedText(
+                "Pembaca kartu tidak tersambung; ketik NIK pada layar.", "The card reader is disconnected; type the NIK on screen.")))
+        }
+        return notices
+    }
+
+    public func scan(requirement: String, expectedPages: Int?) async throws(ServiceFailure) -> ScanSummary {
+        let token = UUID().uuidString.lowercased()
+        let dir = "\(self.workDir)/\(token)"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServiceFailure("scan_failed", LocalizedText("Penyimpanan sementara gagal; hubungi petugas.",
+                                                              "Temporary storage failed; ask the staff."))
+        }
+        do throws(ScanError) {
+            let pages = try await self.scanner.scan(ScanRequest(source: .flatbed, expectedPages: expectedPages ?? 1),
+                                                    into: dir, events: { _ in })
+            for p in pages { chmod(p.path, 0o600) }
+            self.scans.withLock { $0[token] = pages }
+            return ScanSummary(token: token, pages: pages.count, preview: pages.first.map { Self.preview($0.thumbnail) })
+        } catch {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw ServiceFailure(error == .cancelled ? "scan_cancelled" : "scan_failed", error.resident)
+        }
+    }
+
+    static func preview(_ image: RasterImage) -> PagePreview {
+        let t = image.thumbnail(maxWidth: 48, maxHeight: 64)
+        var luma: [UInt8] = []
+        luma.reserveCapacity(t.width * t.height)
+        for y in 0..<t.height { for x in 0..<t.width { luma.append(UInt8(clamping: t.luma(x, y))) } }
+        return PagePreview(width: t.width, height: t.height, luma: luma)
+    }
+
+    public func discardScan(_ token: String) async {
+        guard self.scans.withLock({ $0.removeValue(forKey: token) }) != nil else { return }
+        try? FileManager.default.removeItem(atPath: "\(self.workDir)/\(token)")
+    }
+
+    /// Removes every scan still waiting (start-up and shutdown: nothing of a past session stays on disk).
+    public func discardAllScans() {
+        self.scans.withLock { $0.removeAll() }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: self.workDir)) ?? [] {
+            try? FileManager.default.removeItem(atPath: "\(self.workDir)/\(name)")
+        }
+    }
+
+    // MARK: - Applications
+
+    public func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        let stored: StoredApplication
+        if let existing = try? self.store.application(draft.id.uuidString) {
+            // The same draft sent again (a retry after an error the resident saw): one application, not two.
+            stored = existing
+        } else {
+            var attachments: [NewAttachment] = []
+            let held = self.scans.withLock { $0 }
+            for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {
+                guard let pages = held[token] else {
+                    throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
+                                                                       "A scan is missing; please scan the document again."))
+                }
+                attachments += pages.map { NewAttachment(requirement: requirement, path: $0.path) }
+            }
+            let app = NewApplication(id: draft.id, service: draft.service, profile: self.profile.id,
+                                     applicant: draft.applicant, eventDate: draft.eventDate, contact: draft.contact,
+                                     facts: draft.facts, attachments: attachments)
+            do throws(StoreError) {
+                let receipt = try self.store.submit(app)
+                try self.store.recordEvent(draft.id, event: "consent", actor: "resident",
+                                           detail: "\(draft.consentVersion) accepted; language \(draft.language.rawValue)")
+                stored = try self.store.application(receipt.id.uuidString)
+            } catch {
+                throw ServiceFailure(error.code, error.message)
+            }
+            for token in draft.scans.values { await self.discardScan(token) }
+        }
+        let expected = self.expected(stored)
+        let problem = await self.printReceipt(stored, expected: expected, language: draft.language)
+        return SubmissionReceipt(trackingCode: stored.trackingCode, expected: expected, receiptProblem: problem)
+    }
+
+    private func printReceipt(_ app: StoredApplication, expected: [ExpectedProduct], language: Language) async -> LocalizedText? {
+        guard let printer = self.printer else {
+            return LocalizedText("Printer tidak terpasang.", "No printer connected.")
+        }
+        let service = self.profile.service(app.service)
+        let content = ReceiptContent(
+            dinasName: self.profile.dinas.text(language), kioskName: self.settings.desaName,
+            serviceName: service?.name.text(language) ?? app.service, trackingCode: app.trackingCode,
+            submittedAt: app.submittedAt ?? app.createdAt, utcOffset: self.profile.conventions.utcOffset,
+            timeZoneName: self.profile.conventions.timeZoneName,
+            requirements: (service?.requirements ?? []).filter { r in app.attachments.contains { $0.requirement == r.id } }
+                .map { $0.name.text(language) },
+            expected: expected.map { ($0.name.text(language), $0.due.text(language)) },
+            complaintChannels: self.profile.complaintChannels.map { "\($0.label.text(language)): \($0.value)" },
+            feeIDR: self.profile.feeIDR, qrText: app.trackingCode.raw)
+        let path = "\(self.workDir)/receipt-\(app.trackingCode.raw).pdf"
+        do {
+            try ReceiptRenderer.render(content, language: language).write(to: URL(fileURLWithPath: path))
+        } catch {
+            return LocalizedText("Tanda terima tidak dapat dibuat.", "The receipt could not be made.")
+        }
+        defer { unlink(path) }
+        do throws(PrinterError) {
+            let o = try await printer.print(path: path, title: "Tanda terima \(app.trackingCode.formatted)",
+                                            timeout: self.settings.printTimeoutSeconds)
+            if o.printed {
+                try? self.store.recordEvent(app.id, event: "receipt_printed", actor: "kiosk", detail: o.detail)
+                return nil
+            }
+            try? self.store.recordEvent(app.id, event: "receipt_print_failed", actor: "kiosk", detail: o.detail)
+            return LocalizedText("Printer bermasalah (\(o.faultsSeen.joined(separator: ", "))).",
+                                 "Printer problem (\(o.faultsSeen.joined(separator: ", "))).")
+        } catch {
+            try? self.store.recordEvent(app.id, event: "receipt_print_failed", actor: "kiosk", detail: error.description)
+            return error.message
+        }
+    }
+
+    /// Expected issuance per product, from the rules (SLA counted from the submission date).
+    func expected(_ app: StoredApplication) -> [ExpectedProduct] {
+        let facts = (try? self.store.manifestSource(app.id).facts) ?? [:]
+        let submitted = self.profile.conventions.utcOffset.civilDate(of: app.submittedAt ?? app.createdAt)
+        var given = facts
+        if given["requirements_complete_date"] == nil { given["requirements_complete_date"] = .date(submitted) }
+        guard let e = try? RulesEngine(profile: self.profile).evaluate(
+            service: app.service, eventDate: app.eventDate, reportDate: max(submitted, app.eventDate), facts: given)
+        else { return [] }
+        return e.issuance.map { i in
+            let due: LocalizedText
+            if let d = i.due {
+                due = LocalizedText(DatePicker.long(d, .id), DatePicker.long(d, .en))
+            } else {
+                due = i.pending ?? LocalizedText("menunggu keputusan Dinas", "waiting for the Dinas's decision")
+            }
+            return ExpectedProduct(name: i.name, due: due)
+        }
+    }
+
+    func status(of app: StoredApplication) -> ApplicationStatus {
+        let history = ((try? self.store.history(app.id)) ?? []).compactMap { entry -> ApplicationStatus.Step? in
+            guard let to = entry.to else { return nil }
+            return ApplicationStatus.Step(at: self.localTime(entry.at), state: to)
+        }
+        let name = self.profile.service(app.service)?.name ?? LocalizedText(app.service, app.service)
+        let reason = [.returnedForCorrection, .rejected].contains(app.state) ? app.stateReason : nil
+        return ApplicationStatus(trackingCode: app.trackingCode, serviceName: name, state: app.state, history: history,
+                                 expected: app.state == .ready || app.state == .printed ? [] : self.expected(app),
+                                 reason: reason)
+    }
+
+    func localTime(_ date: Date) -> String {
+        let secs = Int(date.timeIntervalSince1970.rounded(.down)) + self.profile.conventions.utcOffset.seconds
+        let day = self.profile.conventions.utcOffset.civilDate(of: date)
+        let s = ((secs % 86400) + 86400) % 86400
+        return "\(day) \(String(format: "%02d:%02d", s / 3600, (s / 60) % 60))"
+    }
+
+    public func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus {
+        do throws(StoreError) {
+            return self.status(of: try self.store.application(trackingCode))
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+    }
+
+    public func applications(of nik: NIK) async throws(ServiceFailure) -> [ApplicationStatus] {
+        do throws(StoreError) {
+            return try self.store.applications(applicantNIK: nik.digits).map(self.status(of:))
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+    }
+
+    public func readyDocuments(nik: NIK, trackingCode: String) async throws(ServiceFailure) -> [ReadyDocument] {
+        do {
+            let app = try self.store.application(trackingCode)
+            guard let owner = try self.store.applicantNIK(of: app.id) else {
+                throw ServiceFailure("ask_staff", LocalizedText(
+                    "Data permohonan ini sudah dihapus dari kios. Hubungi petugas desa.",
+                    "This application's data has been removed from the kiosk. Please ask the desa staff."))
+            }
+            // The same message whether the code is unknown or not this resident's: nothing is revealed.
+            guard owner == nik.digits else { throw StoreError.notFound(app.trackingCode.formatted) }
+            let products = self.profile.service(app.service)?.products ?? []
+            return try self.store.documents(app.id).compactMap { doc in
+                let product = products.first { $0.id == doc.product }
+                guard product?.printableAtKiosk ?? true else { return nil }
+                return ReadyDocument(id: doc.documentID, name: product?.name ?? LocalizedText(doc.product, doc.product),
+                                     printsLeft: max(0, self.settings.reprintLimit + 1 - doc.printCount))
+            }
+        } catch let f as ServiceFailure {
+            throw f
+        } catch let e as StoreError {
+            throw ServiceFailure(e.code, e.message)
+        } catch {
+            throw ServiceFailure("failed", LocalizedText("\(error)", "\(error)"))
+        }
+    }
+
+    public func printDocument(_ documentID: String, progress: @escaping @Sendable (Double) -> Void)
+        async throws(ServiceFailure) -> PrintReport
+    {
+        guard let printer = self.printer else {
+            throw ServiceFailure("printer_unavailable", LocalizedText(
+                "Printer tidak terpasang. Dokumen tetap tersimpan; cetak nanti.",
+                "No printer is connected. The document is kept; print it later."))
+        }
+        let doc: StoredDocument
+        let allowed: Bool
+        do throws(StoreError) {
+            doc = try self.store.document(documentID)
+            allowed = try self.store.mayPrint(documentID: documentID, reprintLimit: self.settings.reprintLimit)
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        guard allowed else {
+            throw ServiceFailure("reprint_limit", LocalizedText(
+                "Batas cetak dokumen ini sudah tercapai. Hubungi petugas desa.",
+                "This document's print limit is reached. Please ask the desa staff."))
+        }
+        progress(0.05)
+        // Progress while CUPS works: an estimate that approaches 90 % until the job ends.
+        let ticker = Task {
+            var p = 0.05
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 250_000_000)
+                p += (0.9 - p) * 0.25
+                progress(p)
+            }
+        }
+        let outcome: Result<PrintOutcome, PrinterError>
+        do throws(PrinterError) {
+            outcome = .success(try await printer.print(path: self.store.path(of: doc), title: doc.product,
+                                                       timeout: self.settings.printTimeoutSeconds))
+        } catch {
+            outcome = .failure(error)
+        }
+        ticker.cancel()
+        let (printed, sheets, detail): (Bool, Int, String) = switch outcome {
+        case .success(let o): (o.printed, o.sheets, o.detail)
+        case .failure(let e): (false, 0, e.description)
+        }
+        do throws(StoreError) {
+            try self.store.recordPrint(documentID: documentID, printed: printed, sheets: sheets, detail: detail, actor: "resident")
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        if printed {
+            progress(1)
+            return PrintReport(printed: true, sheets: sheets, problem: nil)
+        }
+        let problem: LocalizedText
+        switch outcome {
+        case .failure(let e):
+            problem = LocalizedText(e.message.id + " Dokumen tetap tersimpan; hubungi petugas desa lalu cetak lagi.",
+                                    (e.message.en ?? e.message.id) + " The document is kept; ask the desa staff, then print again.")
+        case .success(let o) where o.faultsSeen.contains("media-empty") || o.faultsSeen.contains("media-needed"):
+            problem = LocalizedText("Kertas habis. Dokumen tetap tersimpan; minta petugas desa mengisi kertas, lalu cetak lagi.",
+                                    "Out of paper. The document is kept; ask the desa staff to add paper, then print again.")
+        case .success:
+            problem = CollectFlow.keptMessage
+        }
+        return PrintReport(printed: false, sheets: 0, problem: problem)
+    }
+
+    public func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String {
+        do throws(StoreError) {
+            return try self.store.fileComplaint(
+                category: complaint.category.rawValue, body: complaint.text, contact: complaint.contact,
+                language: complaint.language.rawValue).reference
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+    }
+}
+
+/// A flag set once from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { self.value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { self.value.load(ordering: .sequentiallyConsistent) }
+}
