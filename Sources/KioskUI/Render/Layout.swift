@@ -93,10 +93,17 @@ public enum Layout {
                 top += 1
             }
         }
-        let navTop = height - targetHeight
-        let contentHeight = navTop - top
         let blocks = self.blocks(spec.items, width: width)
-        let pages = self.paginate(blocks, height: contentHeight)
+        // A screen without navigation buttons uses the bar's rows too, unless it needs paging.
+        var navTop = height - targetHeight
+        var pages = self.paginate(blocks, height: navTop - top)
+        if spec.nav.isEmpty {
+            let whole = self.paginate(blocks, height: height - top)
+            if whole.count == 1 {
+                pages = whole
+                navTop = height
+            }
+        }
         let current = min(max(0, page), pages.count - 1)
         var targets: [Target] = []
         var y = top
@@ -134,13 +141,14 @@ public enum Layout {
         }
         let navRects = self.split(Rect(x: 0, y: navTop, width: width, height: targetHeight), count: nav.count,
                                   weights: nav.map { $0.label.count + 4 })
+        let navRectsShown = navTop < height ? navRects : []
         let contentTargets = targets.count
-        for (b, r) in zip(nav, navRects) { targets.append(Target(rect: r, action: b.action, enabled: b.enabled)) }
+        for (b, r) in zip(nav, navRectsShown) { targets.append(Target(rect: r, action: b.action, enabled: b.enabled)) }
         // Draw every target (content bands were collected above with their buttons in order).
         let allButtons = pages[current].flatMap { block -> [Button] in
             if case .band(let bs) = block { return bs }
             return []
-        } + nav
+        } + (navTop < height ? nav : [])
         for (i, (b, t)) in zip(allButtons, targets).enumerated() {
             self.drawButton(b, in: t.rect, on: &canvas, focused: focus == i, pressed: pressed == b.action,
                             isNav: i >= contentTargets)
@@ -169,8 +177,9 @@ public enum Layout {
                 var band: [Button] = []
                 var used = 0
                 for b in buttons {
-                    let need = b.label.count + 4
-                    if !band.isEmpty, band.count >= max(1, perRow) || used + need > width {
+                    let need = b.label.count + 2
+                    let gaps = width < 60 ? 0 : band.count
+                    if !band.isEmpty, band.count >= max(1, perRow) || used + need + gaps > width {
                         out.append(.band(band))
                         band = []
                         used = 0
@@ -224,7 +233,9 @@ public enum Layout {
     /// Splits a band into `count` rectangles with a 1-column gap; widths follow `weights` when given.
     static func split(_ r: Rect, count: Int, weights: [Int]?) -> [Rect] {
         guard count > 0 else { return [] }
-        let available = r.width - (count - 1)
+        // Boxes need no gap between them on a narrow screen; wider screens get one column of air.
+        let gap = r.width < 60 ? 0 : 1
+        let available = r.width - gap * (count - 1)
         var widths: [Int]
         if let weights {
             let total = max(1, weights.reduce(0, +))
@@ -234,6 +245,10 @@ public enum Layout {
         }
         // Spread what is left one column at a time, so equal buttons stay equal within one column.
         var left = available - widths.reduce(0, +)
+        while left < 0, let j = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[j] > 1 {
+            widths[j] -= 1
+            left += 1
+        }
         var i = 0
         while left > 0 {
             widths[i % count] += 1
@@ -244,7 +259,7 @@ public enum Layout {
         var x = r.x
         for w in widths {
             rects.append(Rect(x: x, y: r.y, width: w, height: r.height))
-            x += w + 1
+            x += w + gap
         }
         return rects
     }

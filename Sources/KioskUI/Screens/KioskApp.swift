@@ -290,7 +290,8 @@ public final class KioskApp {
 
     public func draw() {
         let now = self.clock()
-        let screens = Screens(info: self.info, notices: self.notices, width: self.width, language: self.session.language)
+        let screens = Screens(info: self.info, notices: self.notices, width: self.width, height: self.height,
+                              language: self.session.language)
         let built = screens.build(self.session, idle: self.session.idlePhase(now: now))
         if built.spec.key != self.built?.spec.key {
             self.page = 0

@@ -10,12 +10,14 @@ public struct Screens {
     public var info: KioskInfo
     public var notices: [DeviceNotice]
     public var width: Int
+    public var height: Int
     public var language: Language
 
-    public init(info: KioskInfo, notices: [DeviceNotice], width: Int, language: Language) {
+    public init(info: KioskInfo, notices: [DeviceNotice], width: Int, height: Int = 24, language: Language) {
         self.info = info
         self.notices = notices
         self.width = width
+        self.height = height
         self.language = language
     }
 
@@ -98,20 +100,34 @@ public struct Screens {
     // MARK: - Beranda
 
     func home() -> ScreenSpec {
-        var items: [Item] = []
-        let hours = self.info.openingHours.joined(separator: "; ")
-        if !hours.isEmpty { items.append(.text(t("Jam layanan: ", "Opening hours: ") + hours, Theme.dim)) }
-        if let a = self.info.announcement { items.append(.text(t("Pengumuman: ", "Announcement: ") + t(a), Theme.strong)) }
-        if self.info.demo {
-            items.append(.text(t("DEMO: tekan F2 untuk menempelkan kartu uji.", "DEMO: press F2 to tap the test card."), Theme.dim))
-            if let d = self.info.deviceSummary { items.append(.text(d, Theme.dim)) }
+        // The menu first: on the smallest screen it is all the resident needs to see.
+        var buttons = KioskSession.Menu.allCases.map {
+            Button(t($0.label), .session(.open($0)), tone: $0 == .apply ? .primary : .normal)
         }
-        let menus = KioskSession.Menu.allCases.map { Button(t($0.label), .session(.open($0)), tone: $0 == .apply ? .primary : .normal) }
-        items.append(.buttons(menus, perRow: self.width >= 100 ? 3 : 2))
+        buttons.append(self.languageButton)
+        let perRow = self.width >= 100 ? 3 : 2
+        var items: [Item] = [.buttons(buttons, perRow: perRow)]
+        // Information lines only as far as they fit under the menu: the menu never moves to a second page.
+        var extra: [(String, Style)] = []
+        if let a = self.info.announcement { extra.append((t("Pengumuman: ", "Announcement: ") + t(a), Theme.strong)) }
+        let hours = self.info.openingHours.joined(separator: "; ")
+        if !hours.isEmpty { extra.append((t("Jam layanan: ", "Opening hours: ") + hours, Theme.dim)) }
+        if self.info.demo {
+            extra.append((t("DEMO: tekan F2 untuk menempelkan kartu uji.", "DEMO: press F2 to tap the test card."), Theme.dim))
+            if let d = self.info.deviceSummary { extra.append((d, Theme.dim)) }
+        }
+        let bannerRows = self.notices.reduce(0) { $0 + min(2, TerminalText.wrap(TerminalText.clean(t($1.message)), width: self.width - 2).count) }
+        var budget = self.height - 1 - bannerRows - Layout.targetHeight * ((buttons.count + perRow - 1) / perRow)
+        for (text, style) in extra {
+            let rows = TerminalText.wrap(TerminalText.clean(text), width: self.width - 2).count
+            guard rows <= budget else { break }
+            items.append(.text(text, style))
+            budget -= rows
+        }
         return ScreenSpec(
             key: "home",
             title: "\(self.info.desaName) — \(t("Kios Layanan Adminduk", "Population Services Kiosk"))",
-            banners: self.notices.map { t($0.message) }, items: items, nav: [self.languageButton])
+            banners: self.notices.map { t($0.message) }, items: items, nav: [])
     }
 
     // MARK: - Informasi Layanan
