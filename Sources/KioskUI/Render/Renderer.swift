@@ -20,7 +20,12 @@ public struct Renderer: Sendable {
         for y in 0..<frame.height {
             for x in 0..<frame.width {
                 let cell = frame[x, y]
-                if !full, let prev = self.previous, prev[x, y] == cell { continue }
+                if !full, let prev = self.previous, prev[x, y] == cell {
+                    // An unchanged cell between changes a few columns apart: rewriting it is cheaper than a move.
+                    guard let c = cursor, c == (x, y), style == cell.style,
+                          (x + 1..<min(frame.width, x + 4)).contains(where: { prev[$0, y] != frame[$0, y] })
+                    else { continue }
+                }
                 if cursor == nil || cursor! != (x, y) { out += EscapeSequence.moveTo(column: x, row: y) }
                 if style != cell.style {
                     out += EscapeSequence.sgr(cell.style)

@@ -1,0 +1,208 @@
+import Foundation
+import KioskCore
+import Testing
+@testable import KioskUI
+
+/// Drives a `KioskApp` the way the terminal does: bytes in (SGR touches, keys), frames out.
+@MainActor
+final class AppHarness {
+    let services: FakeServices
+    let clock = TestClock()
+    let terminal = RecordingTerminal()
+    let app: KioskApp
+
+    init(width: Int = 80, height: Int = 24) async throws {
+        self.services = try FakeServices(profile: try loadProfile("kota-kupang"))
+        let clock = self.clock
+        self.app = KioskApp(services: self.services, info: await self.services.info(), output: self.terminal,
+                            width: width, height: height, clock: { clock.now },
+                            today: { CivilDate(iso: "2026-11-22")! })
+        self.app.draw()
+        let app = self.app
+        Task { await app.followCards() }
+    }
+
+    var text: String { self.app.screenLines.joined(separator: "\n") }
+
+    /// Touches the button showing `label` (pressing ▼ to find it on a later page).
+    func tap(_ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for _ in 0..<6 {
+            if let t = self.target(label) {
+                let x = t.rect.x + t.rect.width / 2 + 1, y = t.rect.y + t.rect.height / 2 + 1
+                self.app.input(Array("\u{1B}[<0;\(x);\(y)M\u{1B}[<0;\(x);\(y)m".utf8))
+                return
+            }
+            guard let down = self.target("▼"), self.app.targets.first(where: { $0.rect == down.rect })?.enabled == true
+            else { break }
+            let x = down.rect.x + 2, y = down.rect.y + 2
+            self.app.input(Array("\u{1B}[<0;\(x);\(y)M\u{1B}[<0;\(x);\(y)m".utf8))
+        }
+        Issue.record("no button \"\(label)\" on:\n\(self.text)", sourceLocation: sourceLocation)
+    }
+
+    func target(_ label: String) -> Target? {
+        let lines = self.app.screenLines
+        return self.app.targets.first { t in
+            guard t.rect.y + 1 < lines.count else { return false }
+            let row = Array(lines[t.rect.y + 1])
+            let inner = String(row[(t.rect.x + 1)..<min(row.count, t.rect.x + t.rect.width - 1)])
+            let shown = inner.trimmingCharacters(in: .whitespaces)
+            // Long labels are cut with "…" on narrow screens.
+            return shown == label || (shown.hasSuffix("…") && label.hasPrefix(shown.dropLast()))
+        }
+    }
+
+    func type(_ s: String) { self.app.input(Array(s.utf8)) }
+
+    /// Lets service calls finish (they run as tasks) until `condition` holds.
+    func settle(until condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+        for _ in 0..<400 {
+            if condition() { return }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        Issue.record("condition not reached; screen:\n\(self.text)", sourceLocation: sourceLocation)
+    }
+
+    /// Walks a birth application from Beranda to the receipt.
+    func applyForBirth() async {
+        self.tap("Ajukan Permohonan")
+        self.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        self.tap("Akta Kelahiran")
+        self.type("5371011708950003")
+        self.tap("Lanjut ▶")
+        await self.settle { self.text.contains("Tanggal peristiwa") }
+        self.tap("−Bln")
+        self.tap("Lanjut ▶")
+        self.tap("WNI")
+        #expect(self.text.contains("tepat waktu"))
+        self.tap("Lanjut ▶")
+        for _ in 0..<4 {
+            self.tap("Pindai")
+            await self.settle { self.text.contains("Terpindai") }
+            self.tap("Lanjut ▶")
+        }
+        self.tap("Lewati")
+        self.type("081234567890\r")
+        self.tap("Saya setuju")
+        self.tap("Kirim permohonan")
+        await self.settle { self.text.contains("Permohonan tersimpan") }
+    }
+}
+
+@MainActor
+@Suite struct KioskAppTests {
+    @Test(arguments: [(80, 24), (40, 12), (160, 50)])
+    func birthApplicationByTouchAtEverySize(size: (Int, Int)) async throws {
+        let h = try await AppHarness(width: size.0, height: size.1)
+        await h.applyForBirth()
+        #expect(h.text.contains(h.services.code.formatted))
+        let drafts = h.services.state.withLock { $0.submitted }
+        #expect(drafts.count == 1)
+        #expect(drafts.first?.scans.count == 4)
+        #expect(drafts.first?.contact == "081234567890")
+        // The full NIK never reached the terminal; only its mask did.
+        let written = h.terminal.written.joined()
+        #expect(!written.contains("5371011708950003"))
+        #expect(written.contains("************0003"))
+        // Every touch target on every frame was at least 3 rows high.
+        #expect(h.app.targets.allSatisfy { $0.rect.height >= 3 })
+    }
+
+    @Test func configAndDinasTextIsSanitized() async throws {
+        let h = try await AppHarness()
+        let written = h.terminal.written.joined()
+        #expect(written.contains("Desa [31mUji"))
+        #expect(!written.contains("\u{1B}[31mUji"))
+        #expect(!written.contains("\u{1B}[2J penting"))
+        h.services.state.withLock {
+            $0.status = ApplicationStatus(trackingCode: h.services.code, serviceName: LocalizedText("Akta", "Cert"),
+                                          state: .returnedForCorrection, history: [], expected: [],
+                                          reason: "Foto buram\u{1B}]52;c;aGk=\u{07}\u{1B}[8m")
+        }
+        h.tap("Cek Status")
+        h.type(h.services.code.raw.lowercased() + "\r")
+        await h.settle { h.text.contains("Alasan Dinas") }
+        #expect(h.text.contains("Foto buram]52;c;aGk=[8m"))
+        #expect(!h.terminal.written.joined().contains("\u{1B}]52"))
+    }
+
+    @Test func printerFaultKeepsTheDocumentAndRetryPrints() async throws {
+        let h = try await AppHarness()
+        h.services.state.withLock { $0.printFailure = LocalizedText("Kertas habis.", "Out of paper.") }
+        h.tap("Ambil Dokumen")
+        h.app.input(Array("\u{1B}OQ".utf8))  // F2: the test card
+        await h.settle { h.text.contains("Ketik kode pelacakan") }
+        h.type(h.services.code.raw + "\r")
+        await h.settle { h.text.contains("Dokumen siap dicetak") }
+        h.tap("Cetak Kutipan Akta Kelahiran")
+        await h.settle { h.text.contains("Belum tercetak") }
+        #expect(h.text.contains("Kertas habis."))
+        #expect(h.text.contains("tetap tersimpan"))
+        h.services.state.withLock { $0.printFailure = nil }
+        h.tap("Coba lagi")
+        h.tap("Cetak Kutipan Akta Kelahiran")
+        await h.settle { h.text.contains("Silakan ambil dokumen Anda") }
+        #expect(h.services.state.withLock { $0.printed } == ["doc-1"])
+    }
+
+    @Test func degradedDeviceBannerOnHome() async throws {
+        let h = try await AppHarness()
+        h.services.state.withLock {
+            $0.notices = [DeviceNotice(device: "printer", message: LocalizedText(
+                "Printer tidak dapat dipakai. Anda tetap dapat mengajukan permohonan; cetak nanti.", "Printer unavailable."))]
+        }
+        await h.app.refreshNotices()
+        #expect(h.text.contains("Printer tidak dapat dipakai"))
+        #expect(h.target("Ajukan Permohonan")?.enabled == true)
+    }
+
+    @Test func idleTimeoutWarnsThenWipesScreenAndMemory() async throws {
+        let h = try await AppHarness()
+        h.tap("English")
+        h.tap("Apply")
+        h.tap("Civil registration (births, deaths, marriages, ...)")
+        h.tap("Birth certificate")
+        h.type("53710117")
+        #expect(h.text.contains("53710117"))
+        h.clock.advance(45)
+        h.app.tick()
+        #expect(h.text.contains("Still there?"))
+        h.clock.advance(16)
+        h.app.tick()
+        #expect(h.app.session.screen == .home)
+        #expect(h.app.session.language == .id)
+        #expect(h.terminal.last.contains(EscapeSequence.clearScreen))  // the whole screen was redrawn from blank
+        #expect(!h.text.contains("53710117"))
+        #expect(h.text.contains("Ajukan Permohonan"))
+    }
+
+    @Test func keyboardOnlyNavigation() async throws {
+        let h = try await AppHarness()
+        // Tab to the second target (Ajukan Permohonan) and press Enter.
+        h.type("\t\t\r")
+        #expect(h.text.contains("Pilih jenis layanan"))
+        h.app.input([0x1B])
+        h.app.flushInput()  // too early: still pending
+        h.clock.advance(0.1)
+        h.app.flushInput()
+        #expect(h.text.contains("Ajukan Permohonan"))  // ESC went back to Beranda
+    }
+
+    @Test func scanFailureShowsTheDeviceMessage() async throws {
+        let h = try await AppHarness()
+        h.services.state.withLock {
+            $0.scanFailure = ServiceFailure("scan_failed", LocalizedText("Kertas macet di pemindai.", "Paper jam in the scanner."))
+        }
+        h.tap("Ajukan Permohonan")
+        h.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        h.tap("Akta Kelahiran")
+        h.app.input(Array("\u{1B}OQ".utf8))
+        await h.settle { h.text.contains("Tanggal peristiwa") }
+        h.tap("Lanjut ▶")
+        h.tap("WNI")
+        h.tap("Lanjut ▶")
+        h.tap("Pindai")
+        await h.settle { h.text.contains("Kertas macet") }
+        #expect(h.target("Pindai") != nil)  // still on the same requirement, can try again
+    }
+}
