@@ -98,9 +98,10 @@ public final class LocalKioskServices: KioskServices {
             do throws(PrinterError) {
                 let s = try await printer.status()
                 if let problem = s.problem {
+                    func sentence(_ t: String) -> String { t.hasSuffix(".") ? t : t + "." }
                     notices.append(DeviceNotice(device: "printer", message: LocalizedText(
-                        "Printer tidak dapat dipakai: \(problem.id)." + printLater.id,
-                        "Printer unavailable: \(problem.en ?? problem.id)." + (printLater.en ?? ""))))
+                        "Printer tidak dapat dipakai: " + sentence(problem.id) + printLater.id,
+                        "Printer unavailable: " + sentence(problem.en ?? problem.id) + (printLater.en ?? ""))))
                 }
             } catch {
                 notices.append(DeviceNotice(device: "printer", message: LocalizedText(

@@ -14,6 +14,7 @@ enum Demo {
         var dataDir: String?
         var printer = "auto"
         var scanner = "simulated"
+        var scannerOptions: [String] = []
         var cardReader = "auto"
         var idleSeconds = 90
         var reviewSeconds = 8.0
@@ -22,7 +23,7 @@ enum Demo {
 
     static let usage = """
         Usage: kioskd --demo [--profile ID] [--profiles-dir DIR] [--data-dir DIR] [--desa NAME]
-                             [--printer auto|simulated|QUEUE] [--scanner simulated|DEVICE]
+                             [--printer auto|simulated|QUEUE] [--scanner simulated|DEVICE] [--scanner-option OPT]...
                              [--card-reader auto|simulated|DEVNODE] [--idle SECONDS] [--review-seconds SECONDS]
           Keys: touch or click; Tab/arrows move focus, Enter presses; F2 taps the test card; F12 switches language;
                 Esc goes back; Ctrl-C ends the demo.
@@ -43,6 +44,7 @@ enum Demo {
             case "--data-dir": guard let v = value() else { return nil }; o.dataDir = v
             case "--printer": guard let v = value() else { return nil }; o.printer = v
             case "--scanner": guard let v = value() else { return nil }; o.scanner = v
+            case "--scanner-option": guard let v = value() else { return nil }; o.scannerOptions.append(v)
             case "--card-reader": guard let v = value() else { return nil }; o.cardReader = v
             case "--desa": guard let v = value() else { return nil }; o.desa = v
             case "--idle": guard let v = value().flatMap(Int.init), v >= 10 else { return nil }; o.idleSeconds = v
@@ -130,6 +132,8 @@ enum Demo {
             summary.append("scanner: simulasi/simulated")
         } else {
             scanSettings.device = o.scanner
+            // SANE's test device draws a solid black page by default, which the blank check rightly refuses.
+            scanSettings.extraOptions = o.scannerOptions.isEmpty && o.scanner == "test" ? ["--test-picture=Grid"] : o.scannerOptions
             scanner = SANEScanner(settings: scanSettings)
             summary.append("scanner: SANE \(o.scanner)")
         }

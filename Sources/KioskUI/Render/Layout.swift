@@ -87,7 +87,7 @@ public enum Layout {
         canvas.text(" " + spec.title, x: 0, y: 0, style: Theme.title, maxWidth: width)
         var top = 1
         for banner in spec.banners {
-            for line in TerminalText.wrap(banner, width: width - 2).prefix(2) where top < height - 6 {
+            for line in TerminalText.wrap(banner, width: width - 2).prefix(3) where top < height - 6 {
                 canvas.fill(Rect(x: 0, y: top, width: width, height: 1), style: Theme.banner)
                 canvas.text(" " + line, x: 0, y: top, style: Theme.banner)
                 top += 1

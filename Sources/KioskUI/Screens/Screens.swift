@@ -116,7 +116,7 @@ public struct Screens {
             extra.append((t("DEMO: tekan F2 untuk menempelkan kartu uji.", "DEMO: press F2 to tap the test card."), Theme.dim))
             if let d = self.info.deviceSummary { extra.append((d, Theme.dim)) }
         }
-        let bannerRows = self.notices.reduce(0) { $0 + min(2, TerminalText.wrap(TerminalText.clean(t($1.message)), width: self.width - 2).count) }
+        let bannerRows = self.notices.reduce(0) { $0 + min(3, TerminalText.wrap(TerminalText.clean(t($1.message)), width: self.width - 2).count) }
         var budget = self.height - 1 - bannerRows - Layout.targetHeight * ((buttons.count + perRow - 1) / perRow)
         for (text, style) in extra {
             let rows = TerminalText.wrap(TerminalText.clean(text), width: self.width - 2).count

@@ -1,0 +1,238 @@
+import Foundation
+import KioskDevices
+import Testing
+
+/// `kioskd --demo` in a private tmux server, driven like a touchscreen: SGR mouse presses and releases on the
+/// buttons it draws, and real keys. The printer is real (a private cupsd with ippeveprinter), the scanner is
+/// real (`scanimage -d test`), the card is the demo's simulated reader (F2).
+final class DemoKiosk {
+    let socket = "kiosk-e2e-\(getpid())-\(UUID().uuidString.prefix(6))"
+    let printerDir: String
+    let errorLog: String
+
+    init(width: Int, height: Int, idle: Int = 10, extraEnvironment: String = "") throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
+        let start = try ChildProcess.run(["bash", packageRoot.appendingPathComponent("Hardware/printer/start-test-printer.sh").path, dir])
+        guard start.status == 0 else { throw E2EError("start-test-printer: \(start.output)") }
+        self.printerDir = dir
+        self.errorLog = "\(dir)/kioskd.err"
+        let kioskd = builtProduct("kioskd")
+        let command = "env CUPS_SERVER=\(dir)/run/cups.sock SANE_CONFIG_DIR=\(packageRoot.path)/Hardware/scanner/sane.d "
+            + "\(extraEnvironment) \(kioskd) --demo --printer kiosk --scanner test --card-reader simulated "
+            + "--review-seconds 1 --idle \(idle) 2>>\(self.errorLog)"
+        try self.tmux(["new-session", "-d", "-s", "k", "-x", "\(width)", "-y", "\(height)", command])
+        try self.waitFor("Ajukan Permohonan")
+    }
+
+    deinit {
+        _ = try? ChildProcess.run(["tmux", "-L", self.socket, "kill-server"])
+        _ = try? ChildProcess.run(["bash", packageRoot.appendingPathComponent("Hardware/printer/stop-test-printer.sh").path, self.printerDir])
+        try? FileManager.default.removeItem(atPath: self.printerDir)
+    }
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        let r = try ChildProcess.run(["tmux", "-L", self.socket] + args)
+        guard r.status == 0 else { throw E2EError("tmux \(args.first ?? ""): \(r.output)") }
+        return r.output
+    }
+
+    var screen: [String] { ((try? self.tmux(["capture-pane", "-p", "-t", "k"])) ?? "").components(separatedBy: "\n") }
+    var text: String { self.screen.joined(separator: "\n") }
+
+    /// Files ippeveprinter received (each printed job leaves one).
+    var printedJobs: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "\(self.printerDir)/ipp/out")) ?? []).count }
+
+    @discardableResult
+    func waitFor(_ text: String, timeout: Double = 15) throws -> [String] {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            let s = self.screen
+            if s.contains(where: { $0.contains(text) }) { return s }
+            usleep(100_000)
+        }
+        let log = (try? String(contentsOfFile: self.errorLog, encoding: .utf8)) ?? ""
+        throw E2EError("\"\(text)\" did not appear; screen:\n\(self.text)\nkioskd stderr:\n\(log)")
+    }
+
+    /// The centre of the box whose label is `label` (or its "…" cut on narrow screens).
+    func button(_ label: String, in lines: [String]) -> (x: Int, y: Int)? {
+        for (y, line) in lines.enumerated() {
+            let chars = Array(line)
+            var x = 0
+            while let start = chars[x...].firstIndex(of: "│") {
+                x = start
+                guard let end = chars[(x + 1)...].firstIndex(of: "│") else { break }
+                let shown = String(chars[(x + 1)..<end]).trimmingCharacters(in: .whitespaces)
+                if !shown.isEmpty, shown == label || (shown.hasSuffix("…") && label.hasPrefix(shown.dropLast())) {
+                    return ((x + end) / 2, y)
+                }
+                x = end + 1
+                if x >= chars.count { break }
+            }
+        }
+        return nil
+    }
+
+    /// Touches the button (press, then release: a tap), paging down with ▼ when it is on a later page.
+    func tap(_ label: String, timeout: Double = 10) throws {
+        let end = Date().addingTimeInterval(timeout)
+        var lines = self.screen
+        while Date() < end {
+            if let (x, y) = self.button(label, in: lines) {
+                try self.click(x, y)
+                return
+            }
+            if let (x, y) = self.button("▼", in: lines) {
+                try self.click(x, y)
+            } else {
+                usleep(100_000)
+            }
+            lines = self.screen
+        }
+        throw E2EError("no button \"\(label)\" on:\n\(self.text)")
+    }
+
+    func click(_ x: Int, _ y: Int) throws {
+        try self.tmux(["send-keys", "-t", "k", "-l", "\u{1B}[<0;\(x + 1);\(y + 1)M"])
+        try self.tmux(["send-keys", "-t", "k", "-l", "\u{1B}[<0;\(x + 1);\(y + 1)m"])
+        usleep(150_000)
+    }
+
+    func keys(_ keys: String...) throws {
+        try self.tmux(["send-keys", "-t", "k"] + keys)
+        usleep(150_000)
+    }
+
+    func type(_ text: String) throws {
+        try self.tmux(["send-keys", "-t", "k", "-l", text])
+        usleep(150_000)
+    }
+}
+
+struct E2EError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { self.description = d }
+}
+
+func builtProduct(_ name: String) -> String {
+    if let dir = ProcessInfo.processInfo.environment["KIOSK_BIN_DIR"] { return "\(dir)/\(name)" }
+    return packageRoot.appendingPathComponent(".build/debug/\(name)").path
+}
+
+@Suite(.serialized) struct DemoEndToEndTests {
+    @Test(arguments: [(80, 24), (40, 12)])
+    func applyCheckStatusCollectAndIdleWipe(size: (Int, Int)) throws {
+        let k = try DemoKiosk(width: size.0, height: size.1)
+        // Ajukan: a birth a month ago, by touch; the test card identifies the resident.
+        try k.tap("Ajukan Permohonan")
+        try k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        try k.tap("Akta Kelahiran")
+        try k.waitFor("NIK: ")
+        try k.keys("F2")
+        try k.waitFor("Tanggal peristiwa")
+        #expect(!k.text.contains("5371011708950003"))
+        try k.tap("−Bln")
+        try k.tap("Lanjut ▶")
+        try k.tap("WNI")
+        try k.waitFor("tepat waktu")
+        try k.tap("Lanjut ▶")
+        for _ in 0..<4 {
+            try k.tap("Pindai")
+            try k.waitFor("Terpindai")
+            try k.tap("Lanjut ▶")
+        }
+        try k.tap("Lewati")
+        try k.waitFor("Nomor")
+        try k.type("081234567890")
+        try k.keys("Enter")
+        try k.tap("Saya setuju")
+        try k.tap("Kirim permohonan")
+        let done = try k.waitFor("Kode pelacakan: ")
+        let code = try #require(done.first { $0.contains("Kode pelacakan: ") }?.components(separatedBy: ": ").last)
+            .trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "")
+        #expect(code.count == 8)
+        // The receipt went to the real printer.
+        let receiptEnd = Date().addingTimeInterval(10)
+        while k.printedJobs < 1, Date() < receiptEnd { usleep(100_000) }
+        #expect(k.printedJobs == 1)
+        try k.tap("Selesai")
+
+        // Cek Status: the embedded Dinas makes the application ready after a second.
+        try k.tap("Cek Status")
+        try k.type(code.lowercased())
+        try k.keys("Enter")
+        try k.waitFor("Riwayat")
+        if !k.text.contains("dokumen siap dicetak") {
+            try k.tap("Kembali")
+            sleep(2)
+            try k.type(code)
+            try k.keys("Enter")
+        }
+        try k.waitFor("dokumen siap dicetak")
+        if size.1 >= 24 { try k.waitFor("diterima Dinas") }  // the history is on a later page at 40×12
+        try k.tap("Beranda")
+
+        // Ambil Dokumen: card + code → print on the real printer → "take your document".
+        try k.tap("Ambil Dokumen")
+        try k.keys("F2")
+        try k.waitFor("Ketik kode pelacakan")
+        try k.type(code)
+        try k.keys("Enter")
+        try k.waitFor("Dokumen siap dicetak")
+        try k.tap("Cetak Surat Keterangan Kelahiran")
+        try k.waitFor("Silakan ambil dokumen Anda", timeout: 30)
+        #expect(k.printedJobs == 2)
+        try k.tap("Selesai")
+
+        // Idle: a half-typed code is wiped from the screen after the countdown.
+        try k.tap("Cek Status")
+        try k.type("ABC")
+        try k.waitFor("Kode: ABC")
+        try k.waitFor("Masih di sana?", timeout: 15)
+        try k.waitFor("Ajukan Permohonan", timeout: 10)
+        #expect(!k.text.contains("ABC"))
+    }
+
+    @Test func printerOutOfPaperShowsABannerAndApplyingStillWorks() throws {
+        let k = try DemoKiosk(width: 80, height: 24, idle: 60)
+        // Paper out before anything is submitted: the home screen says so, and applying still works.
+        let ctl = packageRoot.appendingPathComponent("Hardware/printer/printer-ctl.sh").path
+        #expect(try ChildProcess.run(["bash", ctl, k.printerDir, "media-empty"]).status == 0)
+        try k.waitFor("Printer tidak dapat dipakai", timeout: 10)
+        #expect(k.text.contains("tetap dapat mengajukan"))
+        try k.tap("Ajukan Permohonan")
+        try k.waitFor("Pilih jenis layanan")
+    }
+
+    @Test func sigtermRestoresTheTerminal() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let socket = "kiosk-e2e-term-\(getpid())"
+        defer { _ = try? ChildProcess.run(["tmux", "-L", socket, "kill-server"]) }
+        let script = "stty -a > \(dir)/before; \(builtProduct("kioskd")) --demo --printer simulated --scanner simulated "
+            + "--card-reader simulated; stty -a > \(dir)/after; sleep 30"
+        _ = try ChildProcess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "k", "-x", "80", "-y", "24", "bash", "-c", script])
+        let end = Date().addingTimeInterval(15)
+        var screen = ""
+        while Date() < end, !screen.contains("Ajukan Permohonan") {
+            usleep(100_000)
+            screen = (try? ChildProcess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", "k"]).output) ?? ""
+        }
+        #expect(screen.contains("Ajukan Permohonan"))
+        let shell = try ChildProcess.run(["tmux", "-L", socket, "list-panes", "-t", "k", "-F", "#{pane_pid}"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try ChildProcess.run(["pgrep", "-P", shell, "kioskd"]).output
+        let pid = try #require(Int32(child.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, SIGTERM) == 0)
+        while Date() < end, !FileManager.default.fileExists(atPath: "\(dir)/after") { usleep(100_000) }
+        let before = try String(contentsOfFile: "\(dir)/before", encoding: .utf8)
+        let after = try String(contentsOfFile: "\(dir)/after", encoding: .utf8)
+        // Canonical mode and echo are back exactly as they were.
+        #expect(after.contains(" icanon") && after.contains(" echo "))
+        #expect(before.split(separator: "\n").dropFirst() == after.split(separator: "\n").dropFirst())
+        screen = (try? ChildProcess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", "k"]).output) ?? ""
+        #expect(!screen.contains("Ajukan Permohonan"))  // the alternate screen is gone too
+    }
+}
