@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
         .testTarget(name: "KioskDevicesTests", dependencies: ["KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
+        .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],

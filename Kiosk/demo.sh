@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The kiosk's main job on a sample, until the full demo (kioskd --demo) lands:
-# set up, build, then walk a late birth application through the Kota Kupang rules and sign a config bundle.
+# The kiosk's main job: installs what it needs, builds, and runs the resident UI (`kioskd --demo`) in this
+# terminal on a temporary data directory, with real devices where present and simulated ones otherwise.
+# Without a terminal (e.g. piped or in CI) it walks the same rules non-interactively instead.
+# Extra arguments go to kioskd --demo (see `kioskd --help`), e.g.  bash Kiosk/demo.sh --profile blora
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Kiosk/setup.sh
 if [ -d /opt/swift/usr/bin ]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
+swift build -c release --product kioskd >/dev/null
 swift build -c release --product kioskctl >/dev/null
+if [ -t 0 ] && [ -t 1 ]; then
+  exec .build/release/kioskd --demo "$@"
+fi
+
 ctl=.build/release/kioskctl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
+echo "(no terminal: kioskd --demo needs one; showing the rules and tools instead)"
 echo "== NIK pemohon / applicant's NIK"
 $ctl nik check 5371014503240001 || true
 echo

@@ -13,7 +13,7 @@ enum Demo {
         var profilesDir: String?
         var dataDir: String?
         var printer = "auto"
-        var scanner = "simulated"
+        var scanner = "auto"
         var scannerOptions: [String] = []
         var cardReader = "auto"
         var idleSeconds = 90
@@ -23,7 +23,7 @@ enum Demo {
 
     static let usage = """
         Usage: kioskd --demo [--profile ID] [--profiles-dir DIR] [--data-dir DIR] [--desa NAME]
-                             [--printer auto|simulated|QUEUE] [--scanner simulated|DEVICE] [--scanner-option OPT]...
+                             [--printer auto|simulated|QUEUE] [--scanner auto|simulated|DEVICE] [--scanner-option OPT]...
                              [--card-reader auto|simulated|DEVNODE] [--idle SECONDS] [--review-seconds SECONDS]
           Keys: touch or click; Tab/arrows move focus, Enter presses; F2 taps the test card; F12 switches language;
                 Esc goes back; Ctrl-C ends the demo.
@@ -127,15 +127,17 @@ enum Demo {
         }
         var scanSettings = ScanSettings()
         let scanner: any KioskDevices.Scanner
-        if o.scanner == "simulated" {
+        // Scanner: SANE when udev reports a kiosk scanner (or one is named), else simulated.
+        let udevScanner = o.scanner == "auto" && UdevMonitor.enumerate().contains { $0.role == .scanner }
+        if o.scanner == "simulated" || (o.scanner == "auto" && !udevScanner) {
             scanner = SimulatedScanner(settings: scanSettings)
             summary.append("scanner: simulasi/simulated")
         } else {
-            scanSettings.device = o.scanner
+            scanSettings.device = o.scanner == "auto" ? nil : o.scanner
             // SANE's test device draws a solid black page by default, which the blank check rightly refuses.
             scanSettings.extraOptions = o.scannerOptions.isEmpty && o.scanner == "test" ? ["--test-picture=Grid"] : o.scannerOptions
             scanner = SANEScanner(settings: scanSettings)
-            summary.append("scanner: SANE \(o.scanner)")
+            summary.append("scanner: SANE \(scanSettings.device ?? "default")")
         }
         // Card reader: the device udev tagged as the kiosk's card reader, else the simulated one (F2).
         let today = profile.conventions.utcOffset.civilDate(of: Date())

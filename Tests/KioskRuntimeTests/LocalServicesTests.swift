@@ -1,0 +1,157 @@
+import Foundation
+import KioskCore
+import KioskDevices
+import KioskRuntime
+import KioskStore
+import Testing
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The in-process services on real parts: a SQLite store in a temp folder, `scanimage -d test`, and a private
+/// cupsd whose queue prints to ippeveprinter (started here, on free ports, so no other suite is disturbed).
+@Suite(.serialized) struct LocalServicesTests {
+    let today = CivilDate(iso: "2026-11-22")!
+
+    func profile() throws -> JurisdictionProfile {
+        try JurisdictionProfile.load(
+            try Data(contentsOf: packageRoot.appendingPathComponent("Kiosk/profiles/kota-kupang.json")), root: "kota-kupang")
+    }
+
+    @Test func scanSubmitIssuePrintThroughPaperOutAndRefill() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-runtime-\(UUID().uuidString)").path
+        let printerDir = "\(root)/printer"
+        let scripts = packageRoot.appendingPathComponent("Hardware/printer").path
+        #expect(try ChildProcess.run(["bash", "\(scripts)/start-test-printer.sh", printerDir]).status == 0)
+        defer {
+            _ = try? ChildProcess.run(["bash", "\(scripts)/stop-test-printer.sh", printerDir])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let printer = try await CUPSPrinter(queue: "kiosk", server: "\(printerDir)/run/cups.sock")
+        let store = try KioskStore.open(directory: "\(root)/data").0
+        try store.restockPaper(sheets: 50, actor: "test")
+        var scan = ScanSettings()
+        scan.device = "test"
+        scan.extraOptions = ["--test-picture=Grid"]
+        let reader = SimulatedCardReader()
+        let nik = try NIK("5371011708950003", today: today)
+        let profile = try self.profile()
+        let services = try LocalKioskServices(
+            store: store, profile: profile, settings: ResidentSettings(desaName: "Desa Uji", printTimeoutSeconds: 30),
+            printer: printer, scanner: SANEScanner(settings: scan), workDir: "\(root)/work", cards: reader.events,
+            simulatedCard: (reader, nik))
+
+        // Scans: real pages with a preview, private files; a discarded scan leaves nothing.
+        var tokens: [String: String] = [:]
+        for requirement in ["surat-kelahiran", "identitas-saksi", "kk-orang-tua", "ktp-orang-tua"] {
+            let s = try await services.scan(requirement: requirement, expectedPages: 1)
+            #expect(s.pages == 1)
+            #expect((s.preview?.width ?? 0) > 0)
+            let files = try FileManager.default.contentsOfDirectory(atPath: "\(root)/work/\(s.token)")
+            let mode = try FileManager.default.attributesOfItem(atPath: "\(root)/work/\(s.token)/\(files[0])")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            tokens[requirement] = s.token
+        }
+        let extra = try await services.scan(requirement: "akta-nikah-orang-tua", expectedPages: 1)
+        await services.discardScan(extra.token)
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/work/\(extra.token)"))
+
+        // Submit: stored, receipt printed on the real printer; the same draft again is the same application.
+        let draft = ApplicationDraft(
+            id: UUID(), service: "birth", applicant: nik, eventDate: today.adding(days: -30), facts: ["citizenship": .string("wni")],
+            contact: "081234567890", scans: tokens, consentVersion: ApplyFlow.consentVersion, language: .id)
+        let receipt = try await services.submit(draft)
+        #expect(receipt.receiptProblem == nil)
+        #expect(receipt.expected.count == 2)
+        #expect(try await services.submit(draft).trackingCode == receipt.trackingCode)
+        #expect(try store.queueList().count == 1)
+        #expect((try FileManager.default.contentsOfDirectory(atPath: "\(root)/work")).filter { !$0.hasPrefix("receipt") }.isEmpty)
+        let audit = try store.history(draft.id).map(\.event)
+        #expect(audit.contains("consent"))
+        #expect(audit.contains("receipt_printed"))
+        let mine = try await services.applications(of: nik)
+        #expect(mine.map(\.trackingCode) == [receipt.trackingCode])
+        #expect(mine.first?.state == .submitted)
+
+        // The demo Dinas delivers, reviews and issues one document.
+        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: 0)
+        dinas.step(now: Date())
+        dinas.step(now: Date().addingTimeInterval(1))
+        let status = try await services.status(trackingCode: receipt.trackingCode.raw)
+        #expect(status.state == .ready)
+        #expect(status.history.map(\.state).contains(.delivered))
+
+        // Someone else's card with the right code sees nothing.
+        let other = try NIK("3316015703100001", today: today)
+        await #expect(throws: ServiceFailure.self) { try await services.readyDocuments(nik: other, trackingCode: receipt.trackingCode.raw) }
+        let docs = try await services.readyDocuments(nik: nik, trackingCode: receipt.trackingCode.raw)
+        #expect(docs.count == 1)
+        #expect(docs.first?.printsLeft == 3)
+
+        // Paper out: the home screen says so, the print is refused, the document is kept and counts nothing.
+        #expect(try ChildProcess.run(["bash", "\(scripts)/printer-ctl.sh", printerDir, "media-empty"]).status == 0)
+        var notices: [DeviceNotice] = []
+        for _ in 0..<50 {
+            notices = await services.deviceNotices()
+            if notices.contains(where: { $0.device == "printer" }) { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        #expect(notices.first { $0.device == "printer" }?.message.id.contains("tetap dapat mengajukan") == true)
+        let failed = try await services.printDocument(docs[0].id) { _ in }
+        #expect(!failed.printed)
+        #expect(failed.problem?.id.contains("tetap tersimpan") == true)
+        #expect(try store.document(docs[0].id).printState == "print_failed")
+        #expect(try await services.readyDocuments(nik: nik, trackingCode: receipt.trackingCode.raw).first?.printsLeft == 3)
+
+        // Refill: it prints, with progress, and the application becomes printed.
+        #expect(try ChildProcess.run(["bash", "\(scripts)/printer-ctl.sh", printerDir, "refill"]).status == 0)
+        for _ in 0..<50 where !(await services.deviceNotices()).filter({ $0.device == "printer" }).isEmpty {
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        let progress = ProgressLog()
+        let printed = try await services.printDocument(docs[0].id) { progress.add($0) }
+        #expect(printed.printed)
+        #expect(printed.sheets >= 1)
+        #expect(progress.values.last == 1)
+        #expect(try store.application(receipt.trackingCode.raw).state == .printed)
+        #expect(try await services.readyDocuments(nik: nik, trackingCode: receipt.trackingCode.raw).first?.printsLeft == 2)
+
+        // A complaint is queued durably; the Dinas stand-in marks it sent.
+        let reference = try await services.fileComplaint(Complaint(category: .kiosk, text: "printer macet", contact: nil, language: .id))
+        #expect(reference.hasPrefix("PGD-"))
+        #expect(try store.unsentComplaints().map(\.reference) == [reference])
+        dinas.step(now: Date())
+        #expect(try store.unsentComplaints().isEmpty)
+    }
+
+    @Test func scannerFaultGivesTheResidentMessageAndKeepsNothing() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-runtime-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try KioskStore.open(directory: "\(root)/data").0
+        var scan = ScanSettings()
+        scan.device = "test"
+        scan.extraOptions = ["--test-picture=Grid", "--read-return-value=SANE_STATUS_JAMMED"]
+        let services = try LocalKioskServices(
+            store: store, profile: try self.profile(), settings: ResidentSettings(desaName: "Desa Uji"), printer: nil,
+            scanner: SANEScanner(settings: scan), workDir: "\(root)/work", cards: SimulatedCardReader().events)
+        do {
+            _ = try await services.scan(requirement: "surat-kelahiran", expectedPages: 1)
+            Issue.record("a jammed scan succeeded")
+        } catch {
+            #expect(error.code == "scan_failed")
+            #expect(error.message.id.lowercased().contains("tersangkut"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/work").isEmpty)
+        // No printer at all: a clear notice, and printing says what to do.
+        #expect(await services.deviceNotices().contains { $0.device == "printer" })
+        await #expect(throws: ServiceFailure.self) { try await services.printDocument("nothing") { _ in } }
+    }
+}
+
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [Double] = []
+    func add(_ v: Double) { self.lock.withLock { self.list.append(v) } }
+    var values: [Double] { self.lock.withLock { self.list } }
+}
