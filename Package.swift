@@ -44,7 +44,7 @@ let package = Package(
             name: "kioskd",
             dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
-        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices"]),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI"]),
 
         // Test helper: the crash test SIGKILLs it while it submits and transitions applications.
         .executableTarget(

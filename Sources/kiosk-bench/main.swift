@@ -57,6 +57,7 @@ let suites: [String: @Sendable () async throws -> Void] = [
     "printer": { try await benchPrinter() },
     "scanner": { try await benchScanner() },
     "devices": { try await benchDevices() },
+    "ui": { try benchUI() },
 ]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")
