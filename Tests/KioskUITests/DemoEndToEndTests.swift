@@ -236,3 +236,19 @@ func builtProduct(_ name: String) -> String {
         #expect(!screen.contains("Ajukan Permohonan"))  // the alternate screen is gone too
     }
 }
+
+extension DemoEndToEndTests {
+    @Test func liveResizeRelaysTheScreen() throws {
+        let k = try DemoKiosk(width: 80, height: 24, idle: 60)
+        try k.tap("Ajukan Permohonan")
+        try k.waitFor("Pilih jenis layanan")
+        try k.tmux(["resize-window", "-t", "k", "-x", "40", "-y", "12"])
+        try k.waitFor("Pencatatan Sipil (kelahiran, kematian…")
+        #expect(k.screen.allSatisfy { $0.count <= 40 })
+        try k.tmux(["resize-window", "-t", "k", "-x", "160", "-y", "50"])
+        try k.waitFor("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        // The flow survived both resizes: Kembali still leads back to Beranda.
+        try k.tap("Kembali")
+        try k.waitFor("Ambil Dokumen")
+    }
+}
