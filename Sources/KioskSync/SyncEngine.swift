@@ -30,6 +30,7 @@ public struct PassResult: Sendable, Equatable {
     public var events = 0
     public var documentsStored = 0
     public var documentsRejected = 0
+    public var complaintsSent = 0
     public var configApplied: Int?
     public var configRejected: String?
     public var authFailure: String?
@@ -82,6 +83,7 @@ public final class SyncEngine: Sendable {
             }
         }
         do {
+            try await self.sendComplaints(into: &result)
             try await self.pullEvents(into: &result)
             result.reachable = true
         } catch let e where e.isTransient {
@@ -115,6 +117,7 @@ public final class SyncEngine: Sendable {
             total.events += r.events
             total.documentsStored += r.documentsStored
             total.documentsRejected += r.documentsRejected
+            total.complaintsSent += r.complaintsSent
             total.configApplied = r.configApplied ?? total.configApplied
             total.configRejected = r.configRejected ?? total.configRejected
             total.reachable = r.reachable
@@ -359,6 +362,30 @@ public final class SyncEngine: Sendable {
             try? self.store.setSyncValue("config_rejected", "\(error)")
             try? self.store.recordEvent(nil, event: "config_rejected", actor: "kiosk", detail: "\(error)")
             self.log("REJECTED config bundle: \(error)")
+        }
+    }
+
+    /// Sends the complaints residents filed at the kiosk, oldest first (`PUT /v1/complaints/{id}`, idempotent by
+    /// id). A complaint the Dinas refuses as invalid is logged and marked sent so it cannot block the rest.
+    private func sendComplaints(into result: inout PassResult) async throws(SyncError) {
+        for c in (try? self.store.unsentComplaints()) ?? [] {
+            var body: [String: Any] = [
+                "reference": c.reference, "category": c.category, "body": c.body, "language": c.language,
+                "created_at": ISO8601DateFormatter().string(from: c.createdAt), "kiosk_id": self.kioskID,
+            ]
+            if let contact = c.contact { body["contact"] = contact }
+            let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+            do {
+                _ = try await self.client.send("PUT", "/v1/complaints/\(c.id)", body: data,
+                                               headers: ["Content-Type": "application/json"])
+            } catch {
+                if error.isTransient { throw error }
+                if case .auth = error { throw error }
+                try? self.store.recordEvent(nil, event: "complaint_refused", actor: "dinas", detail: "\(c.reference): \(error)")
+                self.log("complaint \(c.reference) refused: \(error)")
+            }
+            try? self.store.markComplaintSent(c.id)
+            result.complaintsSent += 1
         }
     }
 

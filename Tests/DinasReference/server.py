@@ -45,6 +45,7 @@ class Dinas:
         self.events = self.load_json("events.json", [])
         self.config = self.load_json("config.json", None)
         self.heartbeats = self.load_json("heartbeats.json", [])
+        self.complaints = self.load_json("complaints.json", {})
 
     # ---- persistence (every write is temp + fsync + rename) ----
     def path(self, *parts):
@@ -366,6 +367,9 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/v1/kiosks/([A-Za-z0-9._-]+)/heartbeat", path)
         if m and self.command == "POST":
             return self.post_heartbeat(m.group(1))
+        m = re.fullmatch(r"/v1/complaints/(" + UUID_RE + ")", path)
+        if m and self.command == "PUT":
+            return self.put_complaint(m.group(1))
         if path == "/v1/ping" and self.command == "GET":
             return self.send(200, {"protocol": PROTOCOL, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         self.read_body_quietly()
@@ -524,6 +528,26 @@ class Handler(BaseHTTPRequestHandler):
             self.dinas.save_json("heartbeats.json", self.dinas.heartbeats[-1000:])
         self.send(204, None)
 
+    def put_complaint(self, complaint_id):
+        try:
+            body = json.loads(self.read_body())
+        except ValueError:
+            return self.error(400, "bad_json", "complaint is not JSON")
+        missing = [k for k in ("reference", "category", "body", "language", "created_at") if not body.get(k)]
+        if missing or len(body.get("body", "")) > 2000:
+            return self.error(422, "invalid_complaint", "missing or oversized fields: " + ",".join(missing))
+        with LOCK:
+            existing = self.dinas.complaints.get(complaint_id)
+            if existing is not None:
+                # Idempotent by id: the same complaint again is acknowledged, a different one under that id is not.
+                if existing["body"] != body["body"]:
+                    return self.error(409, "conflict", "another complaint has this id")
+                return self.send(200, {"id": complaint_id, "received_at": existing["received_at"]})
+            body["received_at"] = time.time()
+            self.dinas.complaints[complaint_id] = body
+            self.dinas.save_json("complaints.json", self.dinas.complaints)
+        self.send(201, {"id": complaint_id, "received_at": body["received_at"]})
+
     # ---- /admin ----
     def route_admin(self):
         d, path = self.dinas, self.path.split("?")[0]
@@ -576,6 +600,9 @@ class Handler(BaseHTTPRequestHandler):
                 d.config = {"version": version, "bundle": bundle}
                 d.save_json("config.json", d.config)
             return self.send(200, {"version": version})
+        if path == "/admin/complaints" and self.command == "GET":
+            with LOCK:
+                return self.send(200, d.complaints)
         if path == "/admin/heartbeats" and self.command == "GET":
             with LOCK:
                 return self.send(200, d.heartbeats)

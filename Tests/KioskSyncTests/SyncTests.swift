@@ -39,6 +39,27 @@ import Testing
         }
     }
 
+    @Test func complaintsReachTheDinasOnceAndSurviveAnOutage() async throws {
+        let server = try DinasServer(faults: ["fail_rate": 1.0])
+        let kiosk = try TestKiosk(server: server)
+        let first = try kiosk.store.fileComplaint(category: "kios", body: "Printer macet sejak pagi", contact: "081234567890", language: "id")
+        let second = try kiosk.store.fileComplaint(category: "layanan", body: "Akta belum jadi", contact: nil, language: "id")
+        // The Dinas is down: nothing is marked sent.
+        _ = await kiosk.engine.pass()
+        #expect(try kiosk.store.unsentComplaints().map(\.reference) == [first.reference, second.reference])
+        try server.setFaults(["fail_rate": 0])
+        let r = await kiosk.engine.pass()
+        #expect(r.complaintsSent == 2)
+        #expect(try kiosk.store.unsentComplaints().isEmpty)
+        let remote = try #require(try server.admin("GET", "/admin/complaints") as? [String: [String: Any]])
+        #expect(remote.count == 2)
+        #expect(remote[first.id]?["body"] as? String == "Printer macet sejak pagi")
+        #expect(remote[first.id]?["reference"] as? String == first.reference)
+        #expect(remote[second.id]?["contact"] == nil)
+        // Nothing is sent twice.
+        #expect(await kiosk.engine.pass().complaintsSent == 0)
+    }
+
     @Test func captivePortalTwoHundredIsNeverTakenAsDelivery() async throws {
         let server = try DinasServer(faults: ["captive_portal_rate": 1.0])
         let kiosk = try TestKiosk(server: server)
