@@ -61,6 +61,12 @@ public struct KioskSettings: Hashable, Sendable, Codable {
         /// `HH:MM` local time.
         public var open: String
         public var close: String
+
+        public init(days: [Int], open: String, close: String) {
+            self.days = days
+            self.open = open
+            self.close = close
+        }
     }
 
     /// A desa staff member's PIN, stored only as a PBKDF2 hash (`pbkdf2-sha256$ITER$SALT$HASH`).

@@ -403,3 +403,25 @@ final class Flag: Sendable {
     func set() { self.value.store(true, ordering: .sequentiallyConsistent) }
     var isSet: Bool { self.value.load(ordering: .sequentiallyConsistent) }
 }
+
+extension ResidentSettings {
+    /// The resident-facing settings a configuration bundle carries (desa name, hours, idle timeout, announcement).
+    public init(kiosk: KioskSettings, reprintLimit: Int = 2, lowPaperThreshold: Int = 20, printTimeoutSeconds: Double = 120,
+                demo: Bool = false, deviceSummary: String? = nil) {
+        self.init(desaName: kiosk.desaName, openingHours: kiosk.openingHours.map(Self.label), announcement: kiosk.announcement,
+                  idleTimeoutSeconds: kiosk.idleTimeoutSeconds, reprintLimit: reprintLimit,
+                  lowPaperThreshold: lowPaperThreshold, printTimeoutSeconds: printTimeoutSeconds, demo: demo,
+                  deviceSummary: deviceSummary)
+    }
+
+    static let dayNames = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+
+    /// "Senin–Jumat 08:00–15:00" for consecutive days, else "Senin, Rabu 08:00–12:00".
+    static func label(_ h: KioskSettings.OpeningHours) -> String {
+        let days = h.days.filter { (1...7).contains($0) }.sorted()
+        guard let first = days.first, let last = days.last else { return "\(h.open)–\(h.close)" }
+        let consecutive = days.count > 2 && days == Array(first...last)
+        let names = consecutive ? "\(dayNames[first - 1])–\(dayNames[last - 1])" : days.map { dayNames[$0 - 1] }.joined(separator: ", ")
+        return "\(names) \(h.open)–\(h.close)"
+    }
+}

@@ -16,7 +16,8 @@ enum Demo {
         var scanner = "auto"
         var scannerOptions: [String] = []
         var cardReader = "auto"
-        var idleSeconds = 90
+        var idleSeconds: Int?
+        var payload: String?
         var reviewSeconds = 8.0
         var desa = "Kelurahan Oebobo (demo)"
     }
@@ -25,6 +26,7 @@ enum Demo {
         Usage: kioskd --demo [--profile ID] [--profiles-dir DIR] [--data-dir DIR] [--desa NAME]
                              [--printer auto|simulated|QUEUE] [--scanner auto|simulated|DEVICE] [--scanner-option OPT]...
                              [--card-reader auto|simulated|DEVNODE] [--idle SECONDS] [--review-seconds SECONDS]
+                             [--config-payload FILE]   (a `kioskctl config init` payload: profile and kiosk settings)
           Keys: touch or click; Tab/arrows move focus, Enter presses; F2 taps the test card; F12 switches language;
                 Esc goes back; Ctrl-C ends the demo.
         """
@@ -48,6 +50,7 @@ enum Demo {
             case "--card-reader": guard let v = value() else { return nil }; o.cardReader = v
             case "--desa": guard let v = value() else { return nil }; o.desa = v
             case "--idle": guard let v = value().flatMap(Int.init), v >= 10 else { return nil }; o.idleSeconds = v
+            case "--config-payload": guard let v = value() else { return nil }; o.payload = v
             case "--review-seconds": guard let v = value().flatMap(Double.init), v >= 0 else { return nil }; o.reviewSeconds = v
             default: return nil
             }
@@ -92,7 +95,27 @@ enum Demo {
     @MainActor
     static func start(_ o: Options) async {
         guard isatty(0) == 1 else { fail("--demo perlu terminal", "--demo needs a terminal", status: 64) }
-        let profile = self.profile(o)
+        // Configuration: a payload (jurisdiction + kiosk settings, as the Dinas signs them) or the defaults.
+        let profile: JurisdictionProfile
+        var kiosk: KioskSettings
+        if let path = o.payload {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                fail("tidak dapat membaca \(path)", "cannot read \(path)", status: 66)
+            }
+            do {
+                let payload = try ConfigPayload.load(data)
+                profile = payload.jurisdiction
+                kiosk = payload.kiosk
+            } catch {
+                fail("konfigurasi \(path) rusak: \(error)", "config \(path) is invalid: \(error)", status: 65)
+            }
+        } else {
+            profile = self.profile(o)
+            kiosk = KioskSettings.defaults(desaName: o.desa)
+            kiosk.announcement = LocalizedText("Layanan adminduk gratis (Rp 0).", "Population services are free (Rp 0).")
+            kiosk.idleTimeoutSeconds = 90
+        }
+        if let idle = o.idleSeconds { kiosk.idleTimeoutSeconds = idle }
         let dataDir: String
         if let d = o.dataDir {
             dataDir = d
@@ -160,10 +183,7 @@ enum Demo {
             cards = reader.events
             summary.append("kartu/card: simulasi/simulated (F2)")
         }
-        let settings = ResidentSettings(
-            desaName: o.desa, openingHours: ["Senin–Jumat 08.00–15.00 WITA"],
-            announcement: LocalizedText("Layanan adminduk gratis (Rp 0).", "Population services are free (Rp 0)."),
-            idleTimeoutSeconds: o.idleSeconds, demo: true, deviceSummary: summary.joined(separator: "; "))
+        let settings = ResidentSettings(kiosk: kiosk, demo: true, deviceSummary: summary.joined(separator: "; "))
         let services: LocalKioskServices
         do {
             services = try LocalKioskServices(store: store, profile: profile, settings: settings, printer: printer,

@@ -155,3 +155,28 @@ final class ProgressLog: @unchecked Sendable {
     func add(_ v: Double) { self.lock.withLock { self.list.append(v) } }
     var values: [Double] { self.lock.withLock { self.list } }
 }
+
+@Suite struct ResidentSettingsTests {
+    @Test func kioskSettingsFromTheConfigBundleReachTheUI() async throws {
+        var kiosk = KioskSettings.defaults(desaName: "Desa Tempellemahbang")
+        kiosk.idleTimeoutSeconds = 45
+        kiosk.openingHours.append(.init(days: [6], open: "08:00", close: "12:00"))
+        kiosk.openingHours.append(.init(days: [1, 3], open: "13:00", close: "15:00"))
+        let settings = ResidentSettings(kiosk: kiosk)
+        #expect(settings.idleTimeoutSeconds == 45)
+        #expect(settings.openingHours == ["Senin–Jumat 08:00–15:00", "Sabtu 08:00–12:00", "Senin, Rabu 13:00–15:00"])
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-runtime-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let profile = try JurisdictionProfile.load(
+            try Data(contentsOf: packageRoot.appendingPathComponent("Kiosk/profiles/blora.json")), root: "blora")
+        let services = try LocalKioskServices(
+            store: try KioskStore.open(directory: "\(root)/data").0, profile: profile, settings: settings, printer: nil,
+            scanner: SimulatedScanner(), workDir: "\(root)/work", cards: SimulatedCardReader().events)
+        let info = await services.info()
+        #expect(info.desaName == "Desa Tempellemahbang")
+        #expect(info.idleTimeoutSeconds == 45)
+        #expect(info.profile.id == "blora")
+        #expect(await services.tapTestCard() == false)  // no simulated card configured
+    }
+}
