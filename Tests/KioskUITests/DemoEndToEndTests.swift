@@ -4,13 +4,14 @@ import Testing
 
 /// `kioskd --demo` in a private tmux server, driven like a touchscreen: SGR mouse presses and releases on the
 /// buttons it draws, and real keys. The printer is real (a private cupsd with ippeveprinter), the scanner is
-/// real (`scanimage -d test`), the card is the demo's simulated reader (F2).
+/// real (`scanimage -d test`), the card is the demo's simulated reader (F2). Waits are `Task.sleep`, never
+/// `usleep`: a blocked cooperative thread (2 on the CI machine) would starve other suites' watchdogs.
 final class DemoKiosk {
     let socket = "kiosk-e2e-\(getpid())-\(UUID().uuidString.prefix(6))"
     let printerDir: String
     let errorLog: String
 
-    init(width: Int, height: Int, idle: Int = 10, extraEnvironment: String = "") throws {
+    init(width: Int, height: Int, idle: Int = 10, extraEnvironment: String = "") async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
         let start = try ChildProcess.run(["bash", packageRoot.appendingPathComponent("Hardware/printer/start-test-printer.sh").path, dir])
         guard start.status == 0 else { throw E2EError("start-test-printer: \(start.output)") }
@@ -21,7 +22,7 @@ final class DemoKiosk {
             + "\(extraEnvironment) \(kioskd) --demo --printer kiosk --scanner test --card-reader simulated "
             + "--review-seconds 1 --idle \(idle) 2>>\(self.errorLog)"
         try self.tmux(["new-session", "-d", "-s", "k", "-x", "\(width)", "-y", "\(height)", command])
-        try self.waitFor("Ajukan Permohonan")
+        try await self.waitFor("Ajukan Permohonan")
     }
 
     deinit {
@@ -44,12 +45,12 @@ final class DemoKiosk {
     var printedJobs: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "\(self.printerDir)/ipp/out")) ?? []).count }
 
     @discardableResult
-    func waitFor(_ text: String, timeout: Double = 15) throws -> [String] {
+    func waitFor(_ text: String, timeout: Double = 15) async throws -> [String] {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             let s = self.screen
             if s.contains(where: { $0.contains(text) }) { return s }
-            usleep(100_000)
+            try await Task.sleep(nanoseconds: 100_000_000)
         }
         let log = (try? String(contentsOfFile: self.errorLog, encoding: .utf8)) ?? ""
         throw E2EError("\"\(text)\" did not appear; screen:\n\(self.text)\nkioskd stderr:\n\(log)")
@@ -75,38 +76,38 @@ final class DemoKiosk {
     }
 
     /// Touches the button (press, then release: a tap), paging down with ▼ when it is on a later page.
-    func tap(_ label: String, timeout: Double = 10) throws {
+    func tap(_ label: String, timeout: Double = 10) async throws {
         let end = Date().addingTimeInterval(timeout)
         var lines = self.screen
         while Date() < end {
             if let (x, y) = self.button(label, in: lines) {
-                try self.click(x, y)
+                try await self.click(x, y)
                 return
             }
             if let (x, y) = self.button("▼", in: lines) {
-                try self.click(x, y)
+                try await self.click(x, y)
             } else {
-                usleep(100_000)
+                try await Task.sleep(nanoseconds: 100_000_000)
             }
             lines = self.screen
         }
         throw E2EError("no button \"\(label)\" on:\n\(self.text)")
     }
 
-    func click(_ x: Int, _ y: Int) throws {
+    func click(_ x: Int, _ y: Int) async throws {
         try self.tmux(["send-keys", "-t", "k", "-l", "\u{1B}[<0;\(x + 1);\(y + 1)M"])
         try self.tmux(["send-keys", "-t", "k", "-l", "\u{1B}[<0;\(x + 1);\(y + 1)m"])
-        usleep(150_000)
+        try await Task.sleep(nanoseconds: 150_000_000)
     }
 
-    func keys(_ keys: String...) throws {
+    func keys(_ keys: String...) async throws {
         try self.tmux(["send-keys", "-t", "k"] + keys)
-        usleep(150_000)
+        try await Task.sleep(nanoseconds: 150_000_000)
     }
 
-    func type(_ text: String) throws {
+    func type(_ text: String) async throws {
         try self.tmux(["send-keys", "-t", "k", "-l", text])
-        usleep(150_000)
+        try await Task.sleep(nanoseconds: 150_000_000)
     }
 }
 
@@ -122,90 +123,90 @@ func builtProduct(_ name: String) -> String {
 
 @Suite(.serialized) struct DemoEndToEndTests {
     @Test(arguments: [(80, 24), (40, 12)])
-    func applyCheckStatusCollectAndIdleWipe(size: (Int, Int)) throws {
-        let k = try DemoKiosk(width: size.0, height: size.1)
+    func applyCheckStatusCollectAndIdleWipe(size: (Int, Int)) async throws {
+        let k = try await DemoKiosk(width: size.0, height: size.1)
         // Ajukan: a birth a month ago, by touch; the test card identifies the resident.
-        try k.tap("Ajukan Permohonan")
-        try k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
-        try k.tap("Akta Kelahiran")
-        try k.waitFor("NIK: ")
-        try k.keys("F2")
-        try k.waitFor("Tanggal peristiwa")
+        try await k.tap("Ajukan Permohonan")
+        try await k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        try await k.tap("Akta Kelahiran")
+        try await k.waitFor("NIK: ")
+        try await k.keys("F2")
+        try await k.waitFor("Tanggal peristiwa")
         #expect(!k.text.contains("5371011708950003"))
-        try k.tap("−Bln")
-        try k.tap("Lanjut ▶")
-        try k.tap("WNI")
-        try k.waitFor("tepat waktu")
-        try k.tap("Lanjut ▶")
+        try await k.tap("−Bln")
+        try await k.tap("Lanjut ▶")
+        try await k.tap("WNI")
+        try await k.waitFor("tepat waktu")
+        try await k.tap("Lanjut ▶")
         for _ in 0..<4 {
-            try k.tap("Pindai")
-            try k.waitFor("Terpindai")
-            try k.tap("Lanjut ▶")
+            try await k.tap("Pindai")
+            try await k.waitFor("Terpindai")
+            try await k.tap("Lanjut ▶")
         }
-        try k.tap("Lewati")
-        try k.waitFor("Nomor")
-        try k.type("081234567890")
-        try k.keys("Enter")
-        try k.tap("Saya setuju")
-        try k.tap("Kirim permohonan")
-        let done = try k.waitFor("Kode pelacakan: ")
+        try await k.tap("Lewati")
+        try await k.waitFor("Nomor")
+        try await k.type("081234567890")
+        try await k.keys("Enter")
+        try await k.tap("Saya setuju")
+        try await k.tap("Kirim permohonan")
+        let done = try await k.waitFor("Kode pelacakan: ")
         let code = try #require(done.first { $0.contains("Kode pelacakan: ") }?.components(separatedBy: ": ").last)
             .trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "")
         #expect(code.count == 8)
         // The receipt went to the real printer.
         let receiptEnd = Date().addingTimeInterval(10)
-        while k.printedJobs < 1, Date() < receiptEnd { usleep(100_000) }
+        while k.printedJobs < 1, Date() < receiptEnd { try await Task.sleep(nanoseconds: 100_000_000) }
         #expect(k.printedJobs == 1)
-        try k.tap("Selesai")
+        try await k.tap("Selesai")
 
         // Cek Status: the embedded Dinas makes the application ready after a second.
-        try k.tap("Cek Status")
-        try k.type(code.lowercased())
-        try k.keys("Enter")
-        try k.waitFor("Riwayat")
+        try await k.tap("Cek Status")
+        try await k.type(code.lowercased())
+        try await k.keys("Enter")
+        try await k.waitFor("Riwayat")
         if !k.text.contains("dokumen siap dicetak") {
-            try k.tap("Kembali")
-            sleep(2)
-            try k.type(code)
-            try k.keys("Enter")
+            try await k.tap("Kembali")
+            try await Task.sleep(nanoseconds: 2_000_000_000)
+            try await k.type(code)
+            try await k.keys("Enter")
         }
-        try k.waitFor("dokumen siap dicetak")
-        if size.1 >= 24 { try k.waitFor("diterima Dinas") }  // the history is on a later page at 40×12
-        try k.tap("Beranda")
+        try await k.waitFor("dokumen siap dicetak")
+        if size.1 >= 24 { try await k.waitFor("diterima Dinas") }  // the history is on a later page at 40×12
+        try await k.tap("Beranda")
 
         // Ambil Dokumen: card + code → print on the real printer → "take your document".
-        try k.tap("Ambil Dokumen")
-        try k.keys("F2")
-        try k.waitFor("Ketik kode pelacakan")
-        try k.type(code)
-        try k.keys("Enter")
-        try k.waitFor("Dokumen siap dicetak")
-        try k.tap("Cetak Surat Keterangan Kelahiran")
-        try k.waitFor("Silakan ambil dokumen Anda", timeout: 30)
+        try await k.tap("Ambil Dokumen")
+        try await k.keys("F2")
+        try await k.waitFor("Ketik kode pelacakan")
+        try await k.type(code)
+        try await k.keys("Enter")
+        try await k.waitFor("Dokumen siap dicetak")
+        try await k.tap("Cetak Surat Keterangan Kelahiran")
+        try await k.waitFor("Silakan ambil dokumen Anda", timeout: 30)
         #expect(k.printedJobs == 2)
-        try k.tap("Selesai")
+        try await k.tap("Selesai")
 
         // Idle: a half-typed code is wiped from the screen after the countdown.
-        try k.tap("Cek Status")
-        try k.type("ABC")
-        try k.waitFor("Kode: ABC")
-        try k.waitFor("Masih di sana?", timeout: 15)
-        try k.waitFor("Ajukan Permohonan", timeout: 10)
+        try await k.tap("Cek Status")
+        try await k.type("ABC")
+        try await k.waitFor("Kode: ABC")
+        try await k.waitFor("Masih di sana?", timeout: 15)
+        try await k.waitFor("Ajukan Permohonan", timeout: 10)
         #expect(!k.text.contains("ABC"))
     }
 
-    @Test func printerOutOfPaperShowsABannerAndApplyingStillWorks() throws {
-        let k = try DemoKiosk(width: 80, height: 24, idle: 60)
+    @Test func printerOutOfPaperShowsABannerAndApplyingStillWorks() async throws {
+        let k = try await DemoKiosk(width: 80, height: 24, idle: 60)
         // Paper out before anything is submitted: the home screen says so, and applying still works.
         let ctl = packageRoot.appendingPathComponent("Hardware/printer/printer-ctl.sh").path
         #expect(try ChildProcess.run(["bash", ctl, k.printerDir, "media-empty"]).status == 0)
-        try k.waitFor("Printer tidak dapat dipakai", timeout: 10)
+        try await k.waitFor("Printer tidak dapat dipakai", timeout: 10)
         #expect(k.text.contains("tetap dapat mengajukan"))
-        try k.tap("Ajukan Permohonan")
-        try k.waitFor("Pilih jenis layanan")
+        try await k.tap("Ajukan Permohonan")
+        try await k.waitFor("Pilih jenis layanan")
     }
 
-    @Test func sigtermRestoresTheTerminal() throws {
+    @Test func sigtermRestoresTheTerminal() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -217,7 +218,7 @@ func builtProduct(_ name: String) -> String {
         let end = Date().addingTimeInterval(15)
         var screen = ""
         while Date() < end, !screen.contains("Ajukan Permohonan") {
-            usleep(100_000)
+            try await Task.sleep(nanoseconds: 100_000_000)
             screen = (try? ChildProcess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", "k"]).output) ?? ""
         }
         #expect(screen.contains("Ajukan Permohonan"))
@@ -226,7 +227,7 @@ func builtProduct(_ name: String) -> String {
         let child = try ChildProcess.run(["pgrep", "-P", shell, "kioskd"]).output
         let pid = try #require(Int32(child.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, SIGTERM) == 0)
-        while Date() < end, !FileManager.default.fileExists(atPath: "\(dir)/after") { usleep(100_000) }
+        while Date() < end, !FileManager.default.fileExists(atPath: "\(dir)/after") { try await Task.sleep(nanoseconds: 100_000_000) }
         let before = try String(contentsOfFile: "\(dir)/before", encoding: .utf8)
         let after = try String(contentsOfFile: "\(dir)/after", encoding: .utf8)
         // Canonical mode and echo are back exactly as they were.
@@ -238,17 +239,17 @@ func builtProduct(_ name: String) -> String {
 }
 
 extension DemoEndToEndTests {
-    @Test func liveResizeRelaysTheScreen() throws {
-        let k = try DemoKiosk(width: 80, height: 24, idle: 60)
-        try k.tap("Ajukan Permohonan")
-        try k.waitFor("Pilih jenis layanan")
+    @Test func liveResizeRelaysTheScreen() async throws {
+        let k = try await DemoKiosk(width: 80, height: 24, idle: 60)
+        try await k.tap("Ajukan Permohonan")
+        try await k.waitFor("Pilih jenis layanan")
         try k.tmux(["resize-window", "-t", "k", "-x", "40", "-y", "12"])
-        try k.waitFor("Pencatatan Sipil (kelahiran, kematian…")
+        try await k.waitFor("Pencatatan Sipil (kelahiran, kematian…")
         #expect(k.screen.allSatisfy { $0.count <= 40 })
         try k.tmux(["resize-window", "-t", "k", "-x", "160", "-y", "50"])
-        try k.waitFor("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        try await k.waitFor("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
         // The flow survived both resizes: Kembali still leads back to Beranda.
-        try k.tap("Kembali")
-        try k.waitFor("Ambil Dokumen")
+        try await k.tap("Kembali")
+        try await k.waitFor("Ambil Dokumen")
     }
 }
