@@ -37,14 +37,14 @@ let package = Package(
         // The in-process KioskServices (rules, store, devices) and the demo's Dinas stand-in.
         .target(name: "KioskRuntime", dependencies: ["KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
-        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices"]),
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices", "KioskRuntime"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
             dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
-        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI"]),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime"]),
 
         // Test helper: the crash test SIGKILLs it while it submits and transitions applications.
         .executableTarget(
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "KioskDevicesTests", dependencies: ["KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices"]),
-        .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd"]),
+        .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,8 @@
 import Foundation
 import KioskCore
+import KioskRuntime
 
-/// Finds jurisdiction profiles: `--profiles-dir`, `$KIOSK_PROFILES_DIR`, a `Kiosk/profiles` folder above the
-/// working directory or the executable (a source checkout), then `/usr/share/kiosk/profiles` (a deployment).
+/// Loads jurisdiction profiles from the folder `ProfileSearch` finds (`--profiles-dir` first).
 struct ProfileLibrary {
     let directory: String
 
@@ -11,21 +11,8 @@ struct ProfileLibrary {
             self.directory = context.resolve(dir)
             return
         }
-        var candidates: [String] = []
-        for start in [context.currentDirectory, context.executablePath.map { ($0 as NSString).deletingLastPathComponent }]
-            .compactMap({ $0 })
-        {
-            var dir = start
-            while true {
-                candidates.append((dir as NSString).appendingPathComponent("Kiosk/profiles"))
-                let parent = (dir as NSString).deletingLastPathComponent
-                if parent == dir || parent.isEmpty { break }
-                dir = parent
-            }
-        }
-        candidates.append("/usr/share/kiosk/profiles")
-        var isDir: ObjCBool = false
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && isDir.boolValue })
+        guard let found = ProfileSearch.find(explicit: nil, currentDirectory: context.currentDirectory,
+                                             executablePath: context.executablePath)
         else {
             throw CLIError(.noInput, code: "no_profiles", id: "Folder profil tidak ditemukan; pakai --profiles-dir.",
                            en: "No profiles folder found; use --profiles-dir.")

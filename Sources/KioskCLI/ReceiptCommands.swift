@@ -1,44 +1,14 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskRuntime
 import KioskStore
 
 enum ReceiptCommands {
-    /// Services whose very name reveals protected vital-event details (PK 120): the receipt names the category.
-    static let sensitive: Set<String> = ["child-recognition", "child-adoption", "child-legitimation"]
-
     static func content(_ app: StoredApplication, store: KioskStore, profile: JurisdictionProfile, kioskName: String,
                         language: Language, statusURL: String?) -> ReceiptContent {
-        let service = profile.service(app.service)
-        let category = profile.categories.first { $0.id == service?.category }?.name
-        let serviceName = Self.sensitive.contains(app.service) ? (category?.text(language) ?? app.service)
-            : (service?.name.text(language) ?? app.service)
-        var names: [String: String] = [:]
-        for r in service?.requirements ?? [] {
-            names[r.id] = r.name.text(language)
-            for a in r.alternatives ?? [] { names[a.id] = a.name.text(language) }
-        }
-        let conventions = profile.conventions
-        let submitted = app.submittedAt ?? app.createdAt
-        let reportDate = conventions.utcOffset.civilDate(of: submitted)
-        let facts = (try? store.manifestSource(app.id).facts) ?? [:]
-        var expected: [(product: String, due: String)] = []
-        if let r = try? RulesEngine(profile: profile).evaluate(service: app.service, eventDate: app.eventDate,
-                                                                reportDate: max(reportDate, app.eventDate), facts: facts) {
-            for i in r.issuance {
-                let due = i.dueAt ?? i.due?.description ?? i.pending?.text(language) ?? "-"
-                expected.append((i.name.text(language), due))
-            }
-        }
-        return ReceiptContent(
-            dinasName: profile.dinas.text(language), kioskName: kioskName, serviceName: serviceName,
-            trackingCode: app.trackingCode, submittedAt: submitted, utcOffset: conventions.utcOffset,
-            timeZoneName: conventions.timeZoneName,
-            requirements: app.attachments.map { names[$0.requirement] ?? $0.requirement },
-            expected: expected,
-            complaintChannels: profile.complaintChannels.map { "\($0.label.text(language)): \($0.value)" },
-            feeIDR: profile.feeIDR,
-            qrText: statusURL.map { "\($0)\($0.contains("?") ? "&" : "?")code=\(app.trackingCode.raw)" } ?? app.trackingCode.formatted)
+        ResidentFacing.receipt(app, store: store, profile: profile, kioskName: kioskName, language: language,
+                               statusURL: statusURL)
     }
 
     static func render(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {

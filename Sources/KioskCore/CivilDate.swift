@@ -161,6 +161,14 @@ public struct UTCOffset: Hashable, Sendable, Codable, CustomStringConvertible {
         return CivilDate(dayNumber: Int((Double(local) / 86_400).rounded(.down)))
     }
 
+    /// The local date and time of an instant, "2026-11-22 09:14".
+    public func timestamp(of instant: Date) -> String {
+        let local = Int((instant.timeIntervalSince1970).rounded(.down)) + self.seconds
+        let s = ((local % 86_400) + 86_400) % 86_400
+        let hh = s / 3600, mm = (s / 60) % 60
+        return "\(self.civilDate(of: instant)) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm)"
+    }
+
     /// The instant at local midnight plus `secondsOfDay` on `date`.
     public func instant(_ date: CivilDate, secondsOfDay: Int = 0) -> Date {
         Date(timeIntervalSince1970: TimeInterval(date.dayNumber * 86_400 + secondsOfDay - self.seconds))

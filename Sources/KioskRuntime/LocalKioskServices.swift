@@ -205,17 +205,8 @@ public final class LocalKioskServices: KioskServices {
         guard let printer = self.printer else {
             return LocalizedText("Printer tidak terpasang.", "No printer connected.")
         }
-        let service = self.profile.service(app.service)
-        let content = ReceiptContent(
-            dinasName: self.profile.dinas.text(language), kioskName: self.settings.desaName,
-            serviceName: service?.name.text(language) ?? app.service, trackingCode: app.trackingCode,
-            submittedAt: app.submittedAt ?? app.createdAt, utcOffset: self.profile.conventions.utcOffset,
-            timeZoneName: self.profile.conventions.timeZoneName,
-            requirements: (service?.requirements ?? []).filter { r in app.attachments.contains { $0.requirement == r.id } }
-                .map { $0.name.text(language) },
-            expected: expected.map { ($0.name.text(language), $0.due.text(language)) },
-            complaintChannels: self.profile.complaintChannels.map { "\($0.label.text(language)): \($0.value)" },
-            feeIDR: self.profile.feeIDR, qrText: app.trackingCode.raw)
+        let content = ResidentFacing.receipt(app, store: self.store, profile: self.profile,
+                                             kioskName: self.settings.desaName, language: language, statusURL: nil)
         let path = "\(self.workDir)/receipt-\(app.trackingCode.raw).pdf"
         do {
             try ReceiptRenderer.render(content, language: language).write(to: URL(fileURLWithPath: path))
@@ -239,16 +230,9 @@ public final class LocalKioskServices: KioskServices {
         }
     }
 
-    /// Expected issuance per product, from the rules (SLA counted from the submission date).
+    /// Expected issuance per product, as the screens show it.
     func expected(_ app: StoredApplication) -> [ExpectedProduct] {
-        let facts = (try? self.store.manifestSource(app.id).facts) ?? [:]
-        let submitted = self.profile.conventions.utcOffset.civilDate(of: app.submittedAt ?? app.createdAt)
-        var given = facts
-        if given["requirements_complete_date"] == nil { given["requirements_complete_date"] = .date(submitted) }
-        guard let e = try? RulesEngine(profile: self.profile).evaluate(
-            service: app.service, eventDate: app.eventDate, reportDate: max(submitted, app.eventDate), facts: given)
-        else { return [] }
-        return e.issuance.map { i in
+        ResidentFacing.issuance(of: app, store: self.store, profile: self.profile).map { i in
             let due: LocalizedText
             if let d = i.due {
                 due = LocalizedText(DatePicker.long(d, .id), DatePicker.long(d, .en))
@@ -262,20 +246,13 @@ public final class LocalKioskServices: KioskServices {
     func status(of app: StoredApplication) -> ApplicationStatus {
         let history = ((try? self.store.history(app.id)) ?? []).compactMap { entry -> ApplicationStatus.Step? in
             guard let to = entry.to else { return nil }
-            return ApplicationStatus.Step(at: self.localTime(entry.at), state: to)
+            return ApplicationStatus.Step(at: self.profile.conventions.utcOffset.timestamp(of: entry.at), state: to)
         }
-        let name = self.profile.service(app.service)?.name ?? LocalizedText(app.service, app.service)
+        let name = ResidentFacing.serviceName(app.service, profile: self.profile)
         let reason = [.returnedForCorrection, .rejected].contains(app.state) ? app.stateReason : nil
         return ApplicationStatus(trackingCode: app.trackingCode, serviceName: name, state: app.state, history: history,
                                  expected: app.state == .ready || app.state == .printed ? [] : self.expected(app),
                                  reason: reason)
-    }
-
-    func localTime(_ date: Date) -> String {
-        let secs = Int(date.timeIntervalSince1970.rounded(.down)) + self.profile.conventions.utcOffset.seconds
-        let day = self.profile.conventions.utcOffset.civilDate(of: date)
-        let s = ((secs % 86400) + 86400) % 86400
-        return "\(day) \(String(format: "%02d:%02d", s / 3600, (s / 60) % 60))"
     }
 
     public func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus {

@@ -1,6 +1,7 @@
 // kiosk-bench: prints measured figures. Run in release: `swift run -c release kiosk-bench rules`.
 import Foundation
 import KioskCore
+import KioskRuntime
 
 func monotonicSeconds() -> Double {
     var ts = timespec()
@@ -9,14 +10,9 @@ func monotonicSeconds() -> Double {
 }
 
 func findProfiles() -> String {
-    if let dir = ProcessInfo.processInfo.environment["KIOSK_PROFILES_DIR"] { return dir }
-    var dir = FileManager.default.currentDirectoryPath
-    while dir != "/" {
-        let candidate = (dir as NSString).appendingPathComponent("Kiosk/profiles")
-        if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        dir = (dir as NSString).deletingLastPathComponent
-    }
-    return "/usr/share/kiosk/profiles"
+    ProfileSearch.find(explicit: ProcessInfo.processInfo.environment["KIOSK_PROFILES_DIR"],
+                       currentDirectory: FileManager.default.currentDirectoryPath, executablePath: nil)
+        ?? "/usr/share/kiosk/profiles"
 }
 
 func benchRules() throws {

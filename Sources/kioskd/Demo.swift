@@ -67,28 +67,18 @@ enum Demo {
     }
 
     static func profile(_ o: Options) -> JurisdictionProfile {
-        var candidates: [String] = []
-        if let d = o.profilesDir ?? ProcessInfo.processInfo.environment["KIOSK_PROFILES_DIR"] { candidates.append(d) }
-        for start in [FileManager.default.currentDirectoryPath, (CommandLine.arguments[0] as NSString).deletingLastPathComponent] {
-            var dir = (start as NSString).standardizingPath
-            while true {
-                candidates.append((dir as NSString).appendingPathComponent("Kiosk/profiles"))
-                let parent = (dir as NSString).deletingLastPathComponent
-                if parent == dir || parent.isEmpty { break }
-                dir = parent
-            }
+        guard let dir = ProfileSearch.find(
+            explicit: o.profilesDir ?? ProcessInfo.processInfo.environment["KIOSK_PROFILES_DIR"],
+            currentDirectory: FileManager.default.currentDirectoryPath, executablePath: CommandLine.arguments[0]),
+            let data = FileManager.default.contents(atPath: "\(dir)/\(o.profile).json")
+        else {
+            fail("profil \(o.profile) tidak ditemukan", "profile \(o.profile) not found (use --profiles-dir)", status: 66)
         }
-        candidates.append("/usr/share/kiosk/profiles")
-        for dir in candidates {
-            let path = "\(dir)/\(o.profile).json"
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            do {
-                return try JurisdictionProfile.load(data, root: o.profile)
-            } catch {
-                fail("profil \(path) rusak: \(error)", "profile \(path) is invalid: \(error)", status: 65)
-            }
+        do {
+            return try JurisdictionProfile.load(data, root: o.profile)
+        } catch {
+            fail("profil \(o.profile) rusak: \(error)", "profile \(o.profile) is invalid: \(error)", status: 65)
         }
-        fail("profil \(o.profile) tidak ditemukan", "profile \(o.profile) not found (use --profiles-dir)", status: 66)
     }
 
     /// Sets everything up, then hands the terminal to the UI. Returns at once; the main queue runs the rest.
@@ -150,8 +140,10 @@ enum Demo {
         }
         var scanSettings = ScanSettings()
         let scanner: any KioskDevices.Scanner
+        // udev is asked once: which kiosk devices (tagged by Hardware/udev rules) are present.
+        let present = o.scanner == "auto" || o.cardReader == "auto" ? UdevMonitor.enumerate() : []
         // Scanner: SANE when udev reports a kiosk scanner (or one is named), else simulated.
-        let udevScanner = o.scanner == "auto" && UdevMonitor.enumerate().contains { $0.role == .scanner }
+        let udevScanner = o.scanner == "auto" && present.contains { $0.role == .scanner }
         if o.scanner == "simulated" || (o.scanner == "auto" && !udevScanner) {
             scanner = SimulatedScanner(settings: scanSettings)
             summary.append("scanner: simulasi/simulated")
@@ -169,7 +161,7 @@ enum Demo {
         var simulated: (reader: SimulatedCardReader, nik: NIK)? = nil
         let devnode: String? = switch o.cardReader {
         case "simulated": nil
-        case "auto": UdevMonitor.enumerate().first { $0.role == .cardReader }?.devnode
+        case "auto": present.first { $0.role == .cardReader }?.devnode
         default: o.cardReader
         }
         if let devnode {

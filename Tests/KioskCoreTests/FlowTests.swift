@@ -268,7 +268,7 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         _ = f.handle(.printFinished(.success(out)))
         #expect(f.step == .printFailed(doc, out.problem!))
         _ = f.handle(.confirm)
-        #expect(f.step == .documents([doc]))  // kept, still printable
+        #expect(f.step == .documents && f.documents == [doc])  // kept, still printable
         _ = f.handle(.print("d1"))
         _ = f.handle(.printFinished(.success(PrintReport(printed: true, sheets: 1, problem: nil))))
         #expect(f.step == .printed(doc, sheets: 1))

@@ -123,8 +123,7 @@ public struct ApplyFlow: Sendable, Equatable {
             self.problem = nil
             self.step = .eventDate
         case (.identify, .cardUnreadable):
-            self.problem = LocalizedText(
-                "Kartu tidak terbaca. Coba tempel lagi, atau ketik NIK.", "The card could not be read. Tap it again, or type the NIK.")
+            self.problem = CardTap.unreadableMessage
         case (.identify, .key(let c)):
             self.nikEntry.type(c)
             self.problem = nil
@@ -190,12 +189,8 @@ public struct ApplyFlow: Sendable, Equatable {
         case (.contact, .backspace):
             self.contactEntry.backspace()
         case (.contact, .confirm):
-            if !self.contactEntry.isEmpty, let bad = PhoneNumber.check(self.contactEntry.text) {
-                self.problem = bad
-            } else {
-                self.problem = nil
-                self.step = .consent
-            }
+            self.problem = PhoneNumber.problem(self.contactEntry)
+            if self.problem == nil { self.step = .consent }
         case (.consent, .consent(let yes)):
             self.consentGiven = yes
             if yes {

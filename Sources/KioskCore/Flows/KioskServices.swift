@@ -82,6 +82,9 @@ public enum CardTap: Sendable, Equatable {
     case inserted(NIK)
     case removed
     case unreadable
+
+    public static let unreadableMessage = LocalizedText(
+        "Kartu tidak terbaca. Coba tempel lagi, atau ketik NIK.", "The card could not be read. Tap it again, or type the NIK.")
 }
 
 /// A small grayscale picture of a scanned page for the screen: `luma` row-major, `width` × `height` pixels.

@@ -86,7 +86,8 @@ public struct CollectFlow: Sendable, Equatable {
         case identify
         case code
         case looking
-        case documents([ReadyDocument])
+        /// The list is `documents` (it keeps the allowances used by prints in this session).
+        case documents
         case printing(ReadyDocument, progress: Double)
         case printed(ReadyDocument, sheets: Int)
         case printFailed(ReadyDocument, LocalizedText)
@@ -98,7 +99,8 @@ public struct CollectFlow: Sendable, Equatable {
     public private(set) var nikEntry = TextEntry(.digits, maxLength: 16)
     public private(set) var codeEntry = TextEntry(.trackingCode, maxLength: TrackingCode.length)
     public private(set) var problem: LocalizedText?
-    private var lastDocuments: [ReadyDocument] = []
+    /// The documents found, with print allowances counted down as this session prints.
+    public private(set) var documents: [ReadyDocument] = []
 
     public init(today: CivilDate) {
         self.today = today
@@ -139,8 +141,7 @@ public struct CollectFlow: Sendable, Equatable {
         case (.identify, .card(let nik)):
             self.identified(nik)
         case (.identify, .cardUnreadable):
-            self.problem = LocalizedText(
-                "Kartu tidak terbaca. Coba tempel lagi, atau ketik NIK.", "The card could not be read. Tap it again, or type the NIK.")
+            self.problem = CardTap.unreadableMessage
         case (.identify, .key(let c)):
             self.nikEntry.type(c)
             self.problem = nil
@@ -170,8 +171,8 @@ public struct CollectFlow: Sendable, Equatable {
         case (.looking, .found(let result)):
             switch result {
             case .success(let docs) where !docs.isEmpty:
-                self.lastDocuments = docs
-                self.step = .documents(docs)
+                self.documents = docs
+                self.step = .documents
             case .success:
                 self.step = .code
                 self.problem = LocalizedText(
@@ -182,7 +183,7 @@ public struct CollectFlow: Sendable, Equatable {
                 self.problem = f.message
             }
         case (.documents, .print(let id)):
-            guard let doc = self.lastDocuments.first(where: { $0.id == id }), doc.printsLeft > 0 else { break }
+            guard let doc = self.documents.first(where: { $0.id == id }), doc.printsLeft > 0 else { break }
             self.problem = nil
             self.step = .printing(doc, progress: 0)
             return [.printDocument(id: id)]
@@ -201,9 +202,9 @@ public struct CollectFlow: Sendable, Equatable {
         case (.printed, .confirm):
             return [.exit]
         case (.printed, .back):
-            self.step = .documents(self.lastDocuments)
+            self.step = .documents
         case (.printFailed, .confirm):
-            self.step = .documents(self.lastDocuments)
+            self.step = .documents
         default:
             break
         }
@@ -214,8 +215,6 @@ public struct CollectFlow: Sendable, Equatable {
         "Dokumen belum tercetak dan tetap tersimpan. Hubungi petugas desa, lalu cetak lagi nanti.",
         "The document did not print and is kept. Ask the desa staff, then print it again later.")
 
-    /// The documents list as it is now (after prints used up allowances).
-    public var documents: [ReadyDocument] { self.lastDocuments }
 
     private mutating func identified(_ nik: NIK) {
         self.applicant = nik
@@ -225,8 +224,8 @@ public struct CollectFlow: Sendable, Equatable {
     }
 
     private mutating func markPrinted(_ id: String) {
-        if let i = self.lastDocuments.firstIndex(where: { $0.id == id }) {
-            self.lastDocuments[i].printsLeft = max(0, self.lastDocuments[i].printsLeft - 1)
+        if let i = self.documents.firstIndex(where: { $0.id == id }) {
+            self.documents[i].printsLeft = max(0, self.documents[i].printsLeft - 1)
         }
     }
 }
@@ -294,12 +293,8 @@ public struct ComplaintFlow: Sendable, Equatable {
         case (.contact, .backspace):
             self.contactEntry.backspace()
         case (.contact, .confirm):
-            if !self.contactEntry.isEmpty, let bad = PhoneNumber.check(self.contactEntry.text) {
-                self.problem = bad
-            } else {
-                self.problem = nil
-                self.step = .review
-            }
+            self.problem = PhoneNumber.problem(self.contactEntry)
+            if self.problem == nil { self.step = .review }
         case (.review, .confirm):
             guard let category = self.category else { break }
             self.step = .sending

@@ -108,6 +108,11 @@ public enum PhoneNumber {
         return nil
     }
 
+    /// For an optional contact field: nil when empty or valid, else why not.
+    public static func problem(_ entry: TextEntry) -> LocalizedText? {
+        entry.isEmpty ? nil : self.check(entry.text)
+    }
+
     /// Shows only the last 3 digits: "0812******789".
     public static func masked(_ digits: String) -> String {
         guard digits.count > 7 else { return String(repeating: "*", count: digits.count) }

@@ -53,11 +53,7 @@ public enum ReceiptRenderer {
         line(en ? "Tracking code" : "Kode pelacakan", size: 10)
         line(r.trackingCode.formatted, size: 26, bold: true, gap: 30)
         line((en ? "Service: " : "Layanan: ") + r.serviceName)
-        let local = r.submittedAt.addingTimeInterval(TimeInterval(r.utcOffset.seconds))
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(secondsFromGMT: 0)!
-        let c = cal.dateComponents([.year, .month, .day, .hour, .minute], from: local)
-        let stamp = String(format: "%04d-%02d-%02d %02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+        let stamp = r.utcOffset.timestamp(of: r.submittedAt)
         line((en ? "Submitted: " : "Diajukan: ") + "\(stamp) \(r.timeZoneName)")
         line((en ? "Fee: Rp " : "Biaya: Rp ") + "\(r.feeIDR)" + (r.feeIDR == 0 ? (en ? " (free of charge)" : " (gratis)") : ""), gap: 22)
         line(en ? "Documents submitted:" : "Dokumen yang diserahkan:", bold: true)

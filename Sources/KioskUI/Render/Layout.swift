@@ -105,7 +105,8 @@ public enum Layout {
             }
         }
         let current = min(max(0, page), pages.count - 1)
-        var targets: [Target] = []
+        // Every button with its place, in focus order: content first, then the navigation bar.
+        var placed: [(button: Button, rect: Rect)] = []
         var y = top
         for block in pages[current] {
             switch block {
@@ -116,9 +117,7 @@ public enum Layout {
             case .band(let buttons):
                 let rects = self.split(Rect(x: 0, y: y, width: width, height: targetHeight), count: buttons.count,
                                        weights: nil)
-                for (b, r) in zip(buttons, rects) {
-                    targets.append(Target(rect: r, action: b.action, enabled: b.enabled))
-                }
+                placed += zip(buttons, rects).map { ($0, $1) }
                 y += targetHeight
             case .preview(let p, let rows, let cols):
                 self.drawPreview(p, into: &canvas, x: max(1, (width - cols) / 2), y: y, columns: cols, rows: rows)
@@ -139,20 +138,15 @@ public enum Layout {
             nav.append(Button("▲", .pageUp, enabled: current > 0))
             nav.append(Button("▼", .pageDown, enabled: current < pages.count - 1))
         }
-        let navRects = self.split(Rect(x: 0, y: navTop, width: width, height: targetHeight), count: nav.count,
-                                  weights: nav.map { $0.label.count + 4 })
-        let navRectsShown = navTop < height ? navRects : []
-        let contentTargets = targets.count
-        for (b, r) in zip(nav, navRectsShown) { targets.append(Target(rect: r, action: b.action, enabled: b.enabled)) }
-        // Draw every target (content bands were collected above with their buttons in order).
-        let allButtons = pages[current].flatMap { block -> [Button] in
-            if case .band(let bs) = block { return bs }
-            return []
-        } + (navTop < height ? nav : [])
-        for (i, (b, t)) in zip(allButtons, targets).enumerated() {
-            self.drawButton(b, in: t.rect, on: &canvas, focused: focus == i, pressed: pressed == b.action,
-                            isNav: i >= contentTargets)
+        if navTop < height {
+            let rects = self.split(Rect(x: 0, y: navTop, width: width, height: targetHeight), count: nav.count,
+                                   weights: nav.map { $0.label.count + 4 })
+            placed += zip(nav, rects).map { ($0, $1) }
         }
+        for (i, p) in placed.enumerated() {
+            self.drawButton(p.button, in: p.rect, on: &canvas, focused: focus == i, pressed: pressed == p.button.action)
+        }
+        let targets = placed.map { Target(rect: $0.rect, action: $0.button.action, enabled: $0.button.enabled) }
         return LaidOut(canvas: canvas, targets: targets, pages: pages.count)
     }
 
@@ -264,7 +258,7 @@ public enum Layout {
         return rects
     }
 
-    static func drawButton(_ b: Button, in r: Rect, on canvas: inout Canvas, focused: Bool, pressed: Bool, isNav: Bool) {
+    static func drawButton(_ b: Button, in r: Rect, on canvas: inout Canvas, focused: Bool, pressed: Bool) {
         let style: Style
         if !b.enabled {
             style = Theme.disabled

@@ -208,9 +208,8 @@ public final class KioskApp {
         switch effect {
         case .scan(let requirement, let pages):
             self.scanTask = Task {
-                let result: Result<ScanSummary, ServiceFailure>
-                do throws(ServiceFailure) { result = .success(try await services.scan(requirement: requirement, expectedPages: pages)) } catch {
-                    result = .failure(error)
+                let result = await Self.result { () async throws(ServiceFailure) in
+                    try await services.scan(requirement: requirement, expectedPages: pages)
                 }
                 if Task.isCancelled || generation != self.generation {
                     if case .success(let s) = result { await services.discardScan(s.token) }
@@ -224,66 +223,57 @@ public final class KioskApp {
         case .discardScan(let token):
             self.discard([token])
         case .submit(let draft):
-            // Not cancelled by a wipe: once asked, the store finishes the submission (nothing half-done).
-            Task {
-                let result: Result<SubmissionReceipt, ServiceFailure>
-                do throws(ServiceFailure) { result = .success(try await services.submit(draft)) } catch { result = .failure(error) }
-                guard generation == self.generation else { return }
-                self.send(.apply(.submitted(result)))
+            self.run(generation, toTheEnd: true) {
+                .apply(.submitted(await Self.result { () async throws(ServiceFailure) in try await services.submit(draft) }))
             }
         case .lookupStatus(let code):
             self.run(generation) {
-                do throws(ServiceFailure) { return .status(.found(.success([try await services.status(trackingCode: code)]))) } catch {
-                    return .status(.found(.failure(error)))
-                }
+                .status(.found(await Self.result { () async throws(ServiceFailure) in [try await services.status(trackingCode: code)] }))
             }
         case .lookupApplications(let nik):
             self.run(generation) {
-                do throws(ServiceFailure) { return .status(.found(.success(try await services.applications(of: nik)))) } catch {
-                    return .status(.found(.failure(error)))
-                }
+                .status(.found(await Self.result { () async throws(ServiceFailure) in try await services.applications(of: nik) }))
             }
         case .findDocuments(let nik, let code):
             self.run(generation) {
-                do throws(ServiceFailure) { return .collect(.found(.success(try await services.readyDocuments(nik: nik, trackingCode: code)))) } catch {
-                    return .collect(.found(.failure(error)))
-                }
+                .collect(.found(await Self.result { () async throws(ServiceFailure) in
+                    try await services.readyDocuments(nik: nik, trackingCode: code)
+                }))
             }
         case .printDocument(let id):
-            // A print, once sent, is followed to the end even if the session is wiped (the store records it).
-            Task {
-                let result: Result<PrintReport, ServiceFailure>
-                do throws(ServiceFailure) {
-                    result = .success(try await services.printDocument(id) { p in
+            self.run(generation, toTheEnd: true) {
+                .collect(.printFinished(await Self.result { () async throws(ServiceFailure) in
+                    try await services.printDocument(id) { p in
                         Task { @MainActor in
                             guard generation == self.generation else { return }
                             self.send(.collect(.progress(p)))
                         }
-                    })
-                } catch {
-                    result = .failure(error)
-                }
-                guard generation == self.generation else { return }
-                self.send(.collect(.printFinished(result)))
+                    }
+                }))
             }
         case .fileComplaint(let c):
-            Task {
-                let result: Result<String, ServiceFailure>
-                do throws(ServiceFailure) { result = .success(try await services.fileComplaint(c)) } catch { result = .failure(error) }
-                guard generation == self.generation else { return }
-                self.send(.complaint(.sent(result)))
+            self.run(generation, toTheEnd: true) {
+                .complaint(.sent(await Self.result { () async throws(ServiceFailure) in try await services.fileComplaint(c) }))
             }
         case .exit:
             break
         }
     }
 
-    private func run(_ generation: Int, _ body: @escaping @Sendable () async -> KioskSession.Event) {
-        self.work.append(Task {
+    /// Runs a service call and feeds its answer back as an event, unless the session was wiped meanwhile.
+    /// Lookups are cancelled by a wipe; a submission, a print or a complaint (`toTheEnd`) runs to its end, since the
+    /// store records it, and only its answer is dropped.
+    private func run(_ generation: Int, toTheEnd: Bool = false, _ body: @escaping @Sendable () async -> KioskSession.Event) {
+        let task = Task {
             let event = await body()
             guard !Task.isCancelled, generation == self.generation else { return }
             self.send(event)
-        })
+        }
+        if !toTheEnd { self.work.append(task) }
+    }
+
+    private static func result<T>(_ call: () async throws(ServiceFailure) -> T) async -> Result<T, ServiceFailure> {
+        do throws(ServiceFailure) { return .success(try await call()) } catch { return .failure(error) }
     }
 
     // MARK: - Drawing
