@@ -179,4 +179,61 @@ final class ProgressLog: @unchecked Sendable {
         #expect(info.profile.id == "blora")
         #expect(await services.tapTestCard() == false)  // no simulated card configured
     }
+
+    @Test func anUnpluggedCardReaderIsToldOnTheHomeScreen() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-runtime-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reader = SimulatedCardReader()
+        let services = try LocalKioskServices(
+            store: try KioskStore.open(directory: "\(root)/data").0,
+            profile: try JurisdictionProfile.load(
+                try Data(contentsOf: packageRoot.appendingPathComponent("Kiosk/profiles/blora.json")), root: "blora"),
+            settings: ResidentSettings(desaName: "Desa Uji"), printer: SimulatedPrinter(), scanner: SimulatedScanner(),
+            workDir: "\(root)/work", cards: reader.events)
+        #expect(!(await services.deviceNotices()).contains { $0.device == "card-reader" })
+        reader.unplug()
+        var notices: [DeviceNotice] = []
+        for _ in 0..<100 {
+            notices = await services.deviceNotices()
+            if notices.contains(where: { $0.device == "card-reader" }) { break }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(notices.first { $0.device == "card-reader" }?.message.id.contains("ketik NIK") == true)
+    }
+}
+
+@Suite struct ResidentFacingTests {
+    @Test func sensitiveServicesAreNamedByCategoryAndLateBirthsWaitForApproval() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-runtime-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let profile = try JurisdictionProfile.load(
+            try Data(contentsOf: packageRoot.appendingPathComponent("Kiosk/profiles/kota-kupang.json")), root: "kota-kupang")
+        // PK 120: a child-recognition application is shown and printed only as its category.
+        let recognition = ResidentFacing.serviceName("child-recognition", profile: profile)
+        #expect(recognition.id.hasPrefix("Pencatatan Sipil"))
+        #expect(ResidentFacing.serviceName("birth", profile: profile).id == "Akta Kelahiran")
+
+        let store = try KioskStore.open(directory: "\(root)/data").0
+        let today = profile.conventions.utcOffset.civilDate(of: Date())
+        let nik = try NIK("5371011708950003", today: today)
+        func submit(_ service: String, daysAgo: Int) throws -> StoredApplication {
+            let r = try store.submit(NewApplication(
+                service: service, profile: profile.id, applicant: nik, eventDate: today.adding(days: -daysAgo), contact: nil,
+                facts: [:], attachments: [NewAttachment(requirement: "surat-kelahiran", data: Data("scan".utf8), fileExtension: "jpg")]))
+            return try store.application(r.id.uuidString)
+        }
+        // Day 61: registration waits for the Kepala Dinas; the kiosk must not promise a date.
+        let late = try submit("birth", daysAgo: 61)
+        let issuance = ResidentFacing.issuance(of: late, store: store, profile: profile)
+        #expect(!issuance.isEmpty)
+        #expect(issuance.allSatisfy { $0.due == nil && $0.pending?.id.contains("Kepala Dinas") == true })
+        // On time: dates from the submission day.
+        let onTime = try submit("birth", daysAgo: 10)
+        #expect(ResidentFacing.issuance(of: onTime, store: store, profile: profile).allSatisfy { $0.due != nil })
+        let receipt = ResidentFacing.receipt(try submit("child-recognition", daysAgo: 5), store: store, profile: profile,
+                                             kioskName: "Desa Uji", language: .id, statusURL: nil)
+        #expect(receipt.serviceName == recognition.id)
+    }
 }

@@ -188,6 +188,47 @@ final class AppHarness {
         #expect(h.text.contains("Ajukan Permohonan"))  // ESC went back to Beranda
     }
 
+    @Test func serviceInformationShowsRequirementsFeeAndChannels() async throws {
+        let h = try await AppHarness()
+        h.tap("Informasi Layanan")
+        h.tap("Akta Kelahiran")
+        #expect(h.text.contains("Persyaratan:"))
+        #expect(h.text.contains("surat kelahiran dari dokter/bidan/penolong kelahiran"))
+        #expect(h.text.contains("Biaya: Rp 0"))
+        #expect(h.text.contains("Batas lapor: 60 hari"))
+        // The complaint channels may be on the next page.
+        if !h.text.contains("Pengaduan:") { h.tap("▼") }
+        #expect(h.text.contains("Pengaduan:"))
+        h.tap("Kembali")
+        #expect(h.text.contains("Pilih layanan:"))
+    }
+
+    @Test func complaintOnTheOnScreenKeyboard() async throws {
+        let h = try await AppHarness()
+        h.tap("Pengaduan")
+        h.tap("Kios / perangkat rusak")
+        for key in ["P", "R", "I", "N", "T", "E", "R", "␣", "M", "A", "C", "E", "T"] { h.tap(key) }
+        #expect(h.text.contains("PRINTER MACET_"))
+        h.tap("Lanjut ▶")
+        h.type("0812345\r")
+        #expect(h.text.contains("tidak valid"))  // a short number is refused, nothing sent
+        h.type("67890\r")
+        h.tap("Kirim ke Dinas")
+        await h.settle { h.text.contains("PGD-TEST") }
+        let sent = h.services.state.withLock { $0.complaints }
+        #expect(sent == [Complaint(category: .kiosk, text: "PRINTER MACET", contact: "081234567890", language: .id)])
+    }
+
+    @Test func f12SwitchesTheLanguageOnAnyScreen() async throws {
+        let h = try await AppHarness()
+        h.tap("Cek Status")
+        h.app.input(Array("\u{1B}[24~".utf8))
+        #expect(h.text.contains("Check status"))
+        #expect(h.text.contains("Type") || h.text.contains("tracking code"))
+        h.app.input(Array("\u{1B}[24~".utf8))
+        #expect(h.text.contains("Cek Status"))
+    }
+
     @Test func scanFailureShowsTheDeviceMessage() async throws {
         let h = try await AppHarness()
         h.services.state.withLock {

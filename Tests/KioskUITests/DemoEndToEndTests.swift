@@ -11,7 +11,7 @@ final class DemoKiosk {
     let printerDir: String
     let errorLog: String
 
-    init(width: Int, height: Int, idle: Int = 10, extraEnvironment: String = "") async throws {
+    init(width: Int, height: Int, idle: Int = 10, arguments: String = "") async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
         let start = try ChildProcess.run(["bash", packageRoot.appendingPathComponent("Hardware/printer/start-test-printer.sh").path, dir])
         guard start.status == 0 else { throw E2EError("start-test-printer: \(start.output)") }
@@ -19,8 +19,8 @@ final class DemoKiosk {
         self.errorLog = "\(dir)/kioskd.err"
         let kioskd = builtProduct("kioskd")
         let command = "env CUPS_SERVER=\(dir)/run/cups.sock SANE_CONFIG_DIR=\(packageRoot.path)/Hardware/scanner/sane.d "
-            + "\(extraEnvironment) \(kioskd) --demo --printer kiosk --scanner test --card-reader simulated "
-            + "--review-seconds 1 --idle \(idle) 2>>\(self.errorLog)"
+            + "\(kioskd) --demo --printer kiosk --scanner test --card-reader simulated "
+            + "--review-seconds 1 --idle \(idle) \(arguments) 2>>\(self.errorLog)"
         try self.tmux(["new-session", "-d", "-s", "k", "-x", "\(width)", "-y", "\(height)", command])
         try await self.waitFor("Ajukan Permohonan")
     }
@@ -239,6 +239,22 @@ func builtProduct(_ name: String) -> String {
 }
 
 extension DemoEndToEndTests {
+    @Test func desaNameHoursAndCatalogComeFromTheConfigPayload() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try ChildProcess.run(["bash", "-c", "\(builtProduct("kioskctl")) config init --profile blora "
+            + "--desa 'Desa Tempellemahbang' --profiles-dir \(packageRoot.path)/Kiosk/profiles > \(dir)/payload.json"])
+        #expect(made.status == 0, "\(made.output)")
+        let k = try await DemoKiosk(width: 80, height: 24, idle: 60, arguments: "--config-payload \(dir)/payload.json")
+        try await k.waitFor("Desa Tempellemahbang — Kios Layanan Adminduk")
+        #expect(k.text.contains("Jam layanan: Senin–Jumat 08:00–15:00"))
+        try await k.tap("Informasi Layanan")
+        try await k.waitFor("Pilih layanan:")
+        // Blora's catalog (its birth service is the WA Paket I), not the default Kota Kupang one.
+        #expect(k.text.contains("Akta Kelahiran (WA Paket I)"))
+    }
+
     @Test func liveResizeRelaysTheScreen() async throws {
         let k = try await DemoKiosk(width: 80, height: 24, idle: 60)
         try await k.tap("Ajukan Permohonan")
