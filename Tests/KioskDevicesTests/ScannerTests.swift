@@ -207,16 +207,6 @@ import Testing
         #expect(text.downscaled(by: 2).width == 200)
     }
 
-    @Test func halfBlockPreview() {
-        var img = RasterImage(width: 100, height: 100, channels: 1, pixels: [UInt8](repeating: 255, count: 10_000))
-        for x in 0..<100 { for y in 0..<50 { img.pixels[y * 100 + x] = 0 } }
-        let lines = TerminalPreview.halfBlock(img, columns: 20, rows: 10)
-        #expect(lines.count == 10)
-        #expect(lines.allSatisfy { $0.hasSuffix("\u{1B}[0m") && $0.contains("▀") })
-        #expect(lines.first!.contains("38;5;232m"), "top half black")
-        #expect(lines.last!.contains("38;5;255m"), "bottom half white")
-    }
-
     @Test func simulatedScannerUsesTheSameChecks() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiosk-sim-\(UUID().uuidString)").path
         let scanner = SimulatedScanner()

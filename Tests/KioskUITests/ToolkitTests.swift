@@ -83,6 +83,18 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(r.render(Canvas(width: 41, height: 12)).contains(EscapeSequence.clearScreen))
     }
 
+    @Test func halfBlockPreview() {
+        // A page whose top half is black and bottom half white, drawn 20 columns × 10 rows.
+        let luma = (0..<10_000).map { $0 / 100 < 50 ? UInt8(0) : UInt8(255) }
+        var canvas = Canvas(width: 24, height: 12)
+        Layout.drawPreview(PagePreview(width: 100, height: 100, luma: luma), into: &canvas, x: 2, y: 1, columns: 20, rows: 10)
+        let cells = (1...10).flatMap { y in (2..<22).map { canvas[$0, y] } }
+        #expect(cells.allSatisfy { $0.ch == "▀" })
+        #expect(canvas[2, 1].style.fg == 232 && canvas[2, 1].style.bg == 232, "top half black")
+        #expect(canvas[21, 10].style.fg == 255 && canvas[21, 10].style.bg == 255, "bottom half white")
+        #expect(canvas[1, 1] == .blank && canvas[22, 1] == .blank)  // nothing drawn outside its box
+    }
+
     @Test func terminalTextHasNoControlsAndOneColumnPerCharacter() {
         let hostile = "Dokumen\u{1B}[2J\u{1B}]0;owned\u{07} siap\u{9B}31m\u{202E}kiri\u{200B}\r\n漢字 e\u{301}"
         let clean = TerminalText.clean(hostile)
