@@ -20,8 +20,11 @@ public struct ValidationError: Error, Hashable, Sendable, CustomStringConvertibl
 /// Decoding with readable paths: a `DecodingError` becomes a `ValidationError` naming the JSON field.
 public enum StrictJSON {
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, root: String) throws(ValidationError) -> T {
+        if let duplicate = KioskJSON.duplicateKey(in: data) {
+            throw ValidationError(field: duplicate.isEmpty ? root : "\(root).\(duplicate)", reason: "duplicate key")
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try KioskJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw ValidationError(decoding: error, root: root)
         } catch {
