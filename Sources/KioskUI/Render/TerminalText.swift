@@ -1,3 +1,5 @@
+import KioskCore
+
 /// Makes text from configuration, the Dinas or devices safe for the terminal: no control or escape characters
 /// (C0, DEL, C1, ESC sequences lose their ESC), no bidi overrides or zero-width tricks, and one column per
 /// character (wide and combining characters are replaced or dropped) so layout cannot be pushed around.
@@ -10,9 +12,8 @@ public enum TerminalText {
             let v = scalar.value
             switch v {
             case 0x09, 0x0A, 0x0D: out.append(" ")
-            case 0x00...0x1F, 0x7F...0x9F: continue
-            case 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF: continue
             default:
+                if SafeText.isUnsafe(scalar) { continue }
                 if scalar.properties.generalCategory == .nonspacingMark || scalar.properties.generalCategory == .enclosingMark {
                     continue
                 }
