@@ -85,7 +85,13 @@ public enum KioskCtl {
             try? context.printJSON(Body(error: .init(code: error.code, message: LocalizedText(error.messageID, error.messageEN),
                                                      field: error.field)))
         }
-        let text = error.messageID == error.messageEN ? error.messageEN : "\(error.messageID)\n  \(error.messageEN)"
+        // Messages can quote what the user gave (an unknown service id, a path): never let it drive the terminal.
+        func clean(_ text: String) -> String {
+            text.split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.visible(String($0)) }
+                .joined(separator: "\n")
+        }
+        let id = clean(error.messageID), en = clean(error.messageEN)
+        let text = id == en ? en : "\(id)\n  \(en)"
         context.stderr("kioskctl: \(text)\n")
         if error.exit == .usage { context.stderr("Lihat / see: kioskctl --help\n") }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import KioskDevices
 import KioskStore
 
@@ -121,10 +122,13 @@ struct GlobalOptions {
             let (store, report) = try KioskStore.open(directory: dir, configuration: config.store ?? StoreConfiguration(),
                                                       now: context.now)
             if !report.orphansRemoved.isEmpty {
-                context.stderr("kioskctl: \(report.orphansRemoved.count) berkas yatim dihapus / orphan files removed\n")
+                context.stderr("kioskctl: \(report.orphansRemoved.count) berkas sementara sisa dihapus / leftover temp files removed\n")
+            }
+            if let quarantine = report.quarantineDirectory {
+                context.stderr("kioskctl: PERINGATAN / WARNING: \(report.quarantined.count) berkas tanpa catatan dipindah ke / unreferenced files moved to \(SafeText.visible(quarantine))\n")
             }
             for missing in report.missingFiles {
-                context.stderr("kioskctl: PERINGATAN / WARNING: berkas hilang / missing file \(missing)\n")
+                context.stderr("kioskctl: PERINGATAN / WARNING: berkas hilang / missing file \(SafeText.visible(missing))\n")
             }
             return store
         } catch {
@@ -135,7 +139,13 @@ struct GlobalOptions {
 
 extension CLIError {
     init(store error: StoreError) {
-        self.init(error.isBadInput ? .dataError : (error.code == "not_found" ? .dataError : .failure), code: error.code,
-                  id: error.message.id, en: error.message.en ?? error.message.id)
+        let exit: ExitCode
+        switch error {
+        case .attachmentMissing: exit = .noInput
+        case .notFound: exit = .dataError
+        case .busy: exit = .tempFail
+        default: exit = error.isBadInput ? .dataError : .failure
+        }
+        self.init(exit, code: error.code, id: error.message.id, en: error.message.en ?? error.message.id)
     }
 }

@@ -68,8 +68,16 @@ enum ApplicationCommands {
                            en: "Requirement \"\(a.requirement)\" is not known for \(service.id) (known: \(known.sorted().joined(separator: ", "))).",
                            field: "attachments[\(i)].requirement")
         }
-        if let contact = file.contact, contact.count > 64 || contact.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) {
-            throw CLIError(.dataError, code: "invalid_contact", id: "Kontak tidak sah.", en: "Invalid contact.", field: "contact")
+        do throws(RulesError) {
+            try service.checkSubmission(facts: file.facts ?? [:], contact: file.contact)
+        } catch {
+            let field: String
+            switch error {
+            case .unknownFact(let key, _), .badFact(let key, _), .missingFact(let key, _): field = "facts.\(key)"
+            case .invalidText(let name, _): field = name
+            default: field = "facts"
+            }
+            throw CLIError(data: error.message, code: error.code, field: field)
         }
         let store = try global.openStore(context: context)
         let receipt: SubmitReceipt

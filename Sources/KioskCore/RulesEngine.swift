@@ -71,6 +71,8 @@ public enum RulesError: Error, Hashable, Sendable, CustomStringConvertible {
     case missingFact(key: String, label: LocalizedText)
     case refused(reason: LocalizedText, reference: String)
     case notEligible(reason: LocalizedText, reference: String)
+    /// A free-text field (e.g. the contact) is too long or holds unsafe characters.
+    case invalidText(field: String, reason: LocalizedText)
 
     public var code: String {
         switch self {
@@ -81,6 +83,7 @@ public enum RulesError: Error, Hashable, Sendable, CustomStringConvertible {
         case .missingFact: return "missing_fact"
         case .refused: return "refused"
         case .notEligible: return "not_eligible"
+        case .invalidText(let field, _): return "invalid_\(field)"
         }
     }
 
@@ -98,7 +101,7 @@ public enum RulesError: Error, Hashable, Sendable, CustomStringConvertible {
             return LocalizedText(
                 "Fakta \"\(k)\" tidak dipakai layanan ini (dikenal: \(list)).",
                 "Fact \"\(k)\" is not used by this service (known: \(list)).")
-        case .badFact(_, let reason):
+        case .badFact(_, let reason), .invalidText(_, let reason):
             return reason
         case .missingFact(let k, let label):
             return LocalizedText(
@@ -217,16 +220,7 @@ public struct RulesEngine: Sendable {
     }
 
     private func checkedFacts(_ given: Facts, for service: Service) throws(RulesError) -> Facts {
-        let specs = (service.facts ?? []) + RulesEngine.commonFacts
-        for (key, value) in given.sorted(by: { $0.key < $1.key }) {
-            guard let spec = specs.first(where: { $0.key == key }) else {
-                throw .unknownFact(key, known: specs.map(\.key))
-            }
-            if let reason = spec.check(value) { throw .badFact(key: key, reason: reason) }
-        }
-        for spec in service.facts ?? [] where spec.required == true && given[spec.key] == nil {
-            throw .missingFact(key: spec.key, label: spec.label)
-        }
+        try service.checkFacts(given, requireAll: true)
         return given
     }
 

@@ -174,6 +174,15 @@ public final class LocalKioskServices: KioskServices {
             // The same draft sent again (a retry after an error the resident saw): one application, not two.
             stored = existing
         } else {
+            guard let service = self.profile.service(draft.service) else {
+                let e = RulesError.unknownService(service: SafeText.visible(draft.service), profile: self.profile.id)
+                throw ServiceFailure(e.code, e.message)
+            }
+            do throws(RulesError) {
+                try service.checkSubmission(facts: draft.facts, contact: draft.contact)
+            } catch {
+                throw ServiceFailure(error.code, error.message)
+            }
             var attachments: [NewAttachment] = []
             let held = self.scans.withLock { $0 }
             for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {

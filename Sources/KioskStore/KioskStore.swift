@@ -15,11 +15,16 @@ public final class KioskStore: @unchecked Sendable {
     private let queue = DispatchQueue(label: "kiosk.store")
     private let spool: Spool
     let documentSpool: Spool
+    /// Held shared by writers between their first spool file and their commit, exclusively by the sweep.
+    let spoolLock: SpoolLock
     public let directory: String
     public let configuration: StoreConfiguration
     private let now: @Sendable () -> Date
 
     /// Opens (creating, migrating and sweeping) the store in `directory` (created 0700 if needed).
+    ///
+    /// - Throws: `StoreError.databaseMissingForSpool` when the database is new (deleted, truncated or replaced by an
+    ///   empty file) while the spool still holds files: nothing is migrated, swept or deleted.
     public static func open(
         directory: String, configuration: StoreConfiguration = StoreConfiguration(),
         now: @escaping @Sendable () -> Date = { Date() }
@@ -29,18 +34,24 @@ public final class KioskStore: @unchecked Sendable {
         // Create the database file 0600 first: SQLite gives its -wal and -shm files the same mode.
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("open \(path)", errno) }
+        _ = fchmod(fd, 0o600)
         close(fd)
-        _ = chmod(path, 0o600)
         let db: SQLiteConnection
         do {
             db = try SQLiteConnection(path: path)
-            let mode = try db.query("PRAGMA journal_mode=WAL").first?.text(0)
-            guard mode == "wal" else { throw SQLiteError(code: 1, message: "journal_mode is \(mode ?? "?")", sql: nil) }
-            try db.execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        } catch let e as SQLiteError {
-            throw .sqlite(e)
         } catch {
-            throw .io("open database", EIO)
+            throw .sqlite(error)
+        }
+        try KioskStore.retryingBusy { () throws(StoreError) in
+            do {
+                let mode = try db.query("PRAGMA journal_mode=WAL").first?.text(0)
+                guard mode == "wal" else { throw SQLiteError(code: 1, message: "journal_mode is \(mode ?? "?")", sql: nil) }
+                try db.execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            } catch let e as SQLiteError {
+                throw .sqlite(e)
+            } catch {
+                throw .io("open database", EIO)
+            }
         }
         let store = KioskStore(db: db, spool: try Spool(root: "\(directory)/attachments"),
                                documentSpool: try Spool(root: "\(directory)/documents"), directory: directory,
@@ -57,6 +68,7 @@ public final class KioskStore: @unchecked Sendable {
         self.db = db
         self.spool = spool
         self.documentSpool = documentSpool
+        self.spoolLock = SpoolLock(path: "\(directory)/spool.lock")
         self.directory = directory
         self.configuration = configuration
         self.now = now
@@ -72,45 +84,83 @@ public final class KioskStore: @unchecked Sendable {
         try self.audit(db, id, event: event, actor: actor, detail: detail)
     }
 
-    /// Runs `body` on the store's queue, mapping SQLite failures.
+    /// Runs `body` on the store's queue, mapping SQLite failures. When another process holds the database
+    /// (SQLITE_BUSY after the connection's busy timeout), the whole unit of work is run again after a pause,
+    /// up to `busyBudget`; only then does the caller see `StoreError.busy`.
     @discardableResult
     private func sync<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
-        let result: Result<T, StoreError> = self.queue.sync {
+        try KioskStore.retryingBusy { () throws(StoreError) -> T in
+            let result: Result<T, StoreError> = self.queue.sync {
+                do {
+                    return .success(try body(self.db))
+                } catch let e as StoreError {
+                    return .failure(e)
+                } catch let e as SQLiteError {
+                    return .failure(e.isFull ? .diskFull : .sqlite(e))
+                } catch let e as LifecycleError {
+                    return .failure(.lifecycle(e))
+                } catch {
+                    return .failure(.io("\(error)", EIO))
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    /// How long a unit of work keeps retrying while other writers hold the database.
+    static let busyBudget: Double = 30
+
+    /// Runs `body` again (with a growing, jittered pause outside the store's queue) while it fails with a busy
+    /// SQLite error, for at most `busyBudget` seconds; then throws `.busy`, never the raw SQLite message.
+    static func retryingBusy<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var pause: UInt32 = 2_000
+        while true {
             do {
-                return .success(try body(self.db))
-            } catch let e as StoreError {
-                return .failure(e)
-            } catch let e as SQLiteError {
-                return .failure(e.isFull ? .diskFull : .sqlite(e))
-            } catch let e as LifecycleError {
-                return .failure(.lifecycle(e))
-            } catch {
-                return .failure(.io("\(error)", EIO))
+                return try body()
+            } catch .sqlite(let e) where e.isBusy {
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                guard elapsed < KioskStore.busyBudget else { throw .busy }
+                usleep(pause + UInt32.random(in: 0...pause))
+                pause = min(pause * 2, 200_000)
             }
         }
-        return try result.get()
     }
 
     private var millis: Int { Int((self.now().timeIntervalSince1970 * 1000).rounded()) }
 
     // MARK: - Schema
 
+    /// Runs each missing migration in its own `BEGIN IMMEDIATE` transaction, re-reading `user_version` inside it
+    /// (another process may have migrated meanwhile). A new database (version 0) next to a non-empty spool is
+    /// refused before anything is created.
     private func migrate() throws(StoreError) -> [Int] {
-        try self.sync { db in
-            let current = try db.query("PRAGMA user_version").first?.int(0) ?? 0
-            guard current <= Migrations.latest else {
-                throw StoreError.schemaTooNew(found: current, supported: Migrations.latest)
-            }
-            var applied: [Int] = []
-            for migration in Migrations.all where migration.version > current {
+        let current = try self.sync { db in try db.query("PRAGMA user_version").first?.int(0) ?? 0 }
+        guard current <= Migrations.latest else {
+            throw StoreError.schemaTooNew(found: current, supported: Migrations.latest)
+        }
+        guard current < Migrations.latest else { return [] }
+        var applied: [Int] = []
+        for migration in Migrations.all where migration.version > current {
+            let ran: Bool = try self.sync { db in
                 try db.transaction {
+                    let version = try db.query("PRAGMA user_version").first?.int(0) ?? 0
+                    if version == 0 {
+                        let tables = try db.query("SELECT count(*) FROM sqlite_master").first?.int(0) ?? 0
+                        let entries = self.spool.entryCount() + self.documentSpool.entryCount()
+                        if tables == 0 && entries > 0 {
+                            throw StoreError.databaseMissingForSpool(directory: self.directory, entries: entries)
+                        }
+                    }
+                    guard version < migration.version else { return false }
                     try db.execute(migration.sql)
                     try db.execute("PRAGMA user_version = \(migration.version)")
+                    return true
                 }
-                applied.append(migration.version)
             }
-            return applied
+            if ran { applied.append(migration.version) }
         }
+        return applied
     }
 
     /// The newest schema this build knows (and migrates to).
@@ -120,73 +170,126 @@ public final class KioskStore: @unchecked Sendable {
         (try? self.sync { db in try db.query("PRAGMA user_version").first?.int(0) ?? 0 }) ?? 0
     }
 
-    /// Removes spool files that no live row references (left by a crash between spool and commit, or by a
-    /// purge), and reports live rows whose files are missing.
+    /// Cleans the spools under the exclusive spool lock (so no writer is between its first file and its commit):
+    /// the store's own leftovers are removed (partial `.part` files, files of purged rows, files of a submission
+    /// that crashed before its commit, proven by its `.intent` marker); any other file no row references is moved
+    /// to `DATA/quarantine/<time>/…`, never unlinked. Live rows whose files are missing are reported. If writers
+    /// keep the lock, the sweep is skipped (a later open does it).
     private func sweep() throws(StoreError) -> OpenReport {
-        let live = try self.sync { db in
-            Set(try db.query("SELECT file FROM attachments WHERE purged_at IS NULL").map { $0.text(0) })
+        let done = try self.spoolLock.withExclusive { () throws(StoreError) -> OpenReport in
+            let (live, purged, apps, liveDocuments) = try self.sync { db in
+                (Set(try db.query("SELECT file FROM attachments WHERE purged_at IS NULL").map { $0.text(0) }),
+                 Set(try db.query("SELECT file FROM attachments WHERE purged_at IS NOT NULL").map { $0.text(0) }),
+                 Set(try db.query("SELECT id FROM applications").map { $0.text(0) }),
+                 Set(try db.query("SELECT file FROM documents").map { $0.text(0) }))
+            }
+            let stamp = KioskStore.quarantineStamp(self.now())
+            let quarantine = "\(self.directory)/quarantine/\(stamp)"
+            var report = try KioskStore.sweep(self.spool, live: live, purged: purged, applications: apps,
+                                              quarantine: quarantine + "/attachments")
+            let documentReport = try KioskStore.sweep(self.documentSpool, live: liveDocuments, purged: [],
+                                                      applications: [], quarantine: quarantine + "/documents")
+            report.orphansRemoved += documentReport.orphansRemoved.map { "documents/\($0)" }
+            report.quarantined += documentReport.quarantined.map { "documents/\($0)" }
+            report.missingFiles += documentReport.missingFiles.map { "documents/\($0)" }
+            if !report.quarantined.isEmpty { report.quarantineDirectory = quarantine }
+            return report
         }
-        let liveDocuments = try self.sync { db in Set(try db.query("SELECT file FROM documents").map { $0.text(0) }) }
-        let documentReport = KioskStore.sweep(self.documentSpool, live: liveDocuments)
-        var report = KioskStore.sweep(self.spool, live: live)
-        report.orphansRemoved += documentReport.orphansRemoved.map { "documents/\($0)" }
-        report.missingFiles += documentReport.missingFiles.map { "documents/\($0)" }
-        return report
+        return done ?? OpenReport(schemaVersion: 0, migrated: [], orphansRemoved: [], missingFiles: [], sweepSkipped: true)
     }
 
-    private static func sweep(_ spool: Spool, live: Set<String>) -> OpenReport {
+    static func quarantineStamp(_ date: Date) -> String {
+        let t = Int(date.timeIntervalSince1970)
+        var tmv = tm()
+        var tt = time_t(t)
+        gmtime_r(&tt, &tmv)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tmv.tm_year + 1900)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))Z-\(getpid())"
+    }
+
+    /// One spool's sweep; the caller holds the exclusive spool lock.
+    private static func sweep(_ spool: Spool, live: Set<String>, purged: Set<String>, applications: Set<String>,
+                              quarantine: String) throws(StoreError) -> OpenReport {
         var removed: [String] = []
-        for path in spool.tempFiles() {
-            unlink(path)
-            removed.append(path)
-        }
-        var folders = Set<String>()
-        for file in spool.allFiles() {
-            let folder = file.split(separator: "/").first.map(String.init) ?? file
-            if live.contains(file) {
-                folders.insert(folder)
-            } else {
-                spool.remove(file)
-                removed.append(file)
+        var moved: [String] = []
+        var intents = Set<String>()
+        for name in spool.tempNames() {
+            if name.hasSuffix(".part") {
+                unlink("\(spool.tmp)/\(name)")
+                removed.append(".tmp/\(name)")
+            } else if name.hasSuffix(".intent") {
+                intents.insert(String(name.dropLast(".intent".count)))
+            } else if try spool.quarantine(".tmp/\(name)", to: quarantine) {
+                moved.append(".tmp/\(name)")
             }
         }
-        for folder in (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? []
-        where folder != ".tmp" && !folders.contains(folder) {
-            spool.removeApplicationFolder(folder)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? [] where entry != ".tmp" {
+            var st = stat()
+            guard lstat("\(spool.root)/\(entry)", &st) == 0 else { continue }
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                if try spool.quarantine(entry, to: quarantine) { moved.append(entry) }
+                continue
+            }
+            // A submission that crashed before its commit: its marker is there and no application row is.
+            let crashed = intents.contains(entry) && !applications.contains(entry)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(spool.root)/\(entry)")) ?? [] {
+                let file = "\(entry)/\(name)"
+                if live.contains(file) { continue }
+                var fst = stat()
+                let regular = lstat("\(spool.root)/\(file)", &fst) == 0 && fst.st_mode & S_IFMT == S_IFREG
+                if regular && (purged.contains(file) || crashed) {
+                    spool.remove(file)
+                    removed.append(file)
+                } else if try spool.quarantine(file, to: quarantine) {
+                    moved.append(file)
+                }
+            }
+            if rmdir("\(spool.root)/\(entry)") != 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT {
+                throw .io("rmdir \(spool.root)/\(entry)", errno)
+            }
         }
-        if !removed.isEmpty { Spool.syncDirectory(spool.root) }
+        for folder in intents { spool.endFolder(folder) }
+        if !removed.isEmpty || !moved.isEmpty { Spool.syncDirectory(spool.root) }
         let present = Set(spool.allFiles())
         let missing = live.filter { !present.contains($0) }.sorted()
-        return OpenReport(schemaVersion: 0, migrated: [], orphansRemoved: removed.sorted(), missingFiles: missing)
+        return OpenReport(schemaVersion: 0, migrated: [], orphansRemoved: removed.sorted(), missingFiles: missing,
+                          quarantined: moved.sorted())
     }
 
     // MARK: - Submit
 
     /// Spools every attachment durably, then records the application, its attachments, its queue entry and its
     /// audit trail in one `synchronous=FULL` transaction. Either all of it exists afterwards or none of it.
+    ///
+    /// Attachments must be regular files (opened with `O_NOFOLLOW`; no folders, pipes, devices, sockets or
+    /// /proc files), not empty, at most `maxAttachments` of them; resident text must hold no unsafe characters.
     public func submit(_ app: NewApplication, actor: String = "resident") throws(StoreError) -> SubmitReceipt {
         guard !app.attachments.isEmpty else { throw .noAttachments }
-        // Size checks and the disk guard come before any byte is written.
+        guard app.attachments.count <= self.configuration.maxAttachments else {
+            throw .tooManyAttachments(count: app.attachments.count, limit: self.configuration.maxAttachments)
+        }
+        try KioskStore.checkText(app)
+        // Every file is opened and checked (and sizes summed, disk guarded) before any byte is written; the
+        // descriptors stay open until copied, so the file checked is the file copied.
+        var sources: [SourceFile?] = []
         var declared = 0
         for attachment in app.attachments {
             switch attachment.source {
             case .file(let path):
-                var st = stat()
-                guard stat(path, &st) == 0 else {
-                    throw errno == ENOENT ? .attachmentMissing(path: path) : .attachmentUnreadable(path: path, errno: errno)
+                let source = try Spool.openSource(path)
+                guard source.size <= self.configuration.maxAttachmentBytes else {
+                    throw .attachmentTooLarge(path: path, size: source.size, limit: self.configuration.maxAttachmentBytes)
                 }
-                guard (st.st_mode & S_IFMT) == S_IFREG else { throw .attachmentUnreadable(path: path, errno: EISDIR) }
-                let size = Int(st.st_size)
-                guard size <= self.configuration.maxAttachmentBytes else {
-                    throw .attachmentTooLarge(path: path, size: size, limit: self.configuration.maxAttachmentBytes)
-                }
-                declared += size
+                declared += source.size
+                sources.append(source)
             case .data(let data, _):
+                guard !data.isEmpty else { throw .attachmentEmpty(path: attachment.requirement) }
                 guard data.count <= self.configuration.maxAttachmentBytes else {
                     throw .attachmentTooLarge(path: attachment.requirement, size: data.count,
                                               limit: self.configuration.maxAttachmentBytes)
                 }
                 declared += data.count
+                sources.append(nil)
             }
         }
         guard declared <= self.configuration.maxApplicationBytes else {
@@ -197,37 +300,68 @@ public final class KioskStore: @unchecked Sendable {
         }
 
         let folder = app.id.uuidString.lowercased()
-        var spooled: [(NewAttachment, SpooledFile)] = []
-        do {
-            var total = 0
-            for (seq, attachment) in app.attachments.enumerated() {
-                let ext: String
-                let file: SpooledFile
-                switch attachment.source {
-                case .file(let path):
-                    ext = KioskStore.safeExtension((path as NSString).pathExtension)
-                    file = try self.spool.store(
-                        copying: path, as: "\(folder)/\(seq + 1).\(ext)", maxBytes: self.configuration.maxAttachmentBytes)
-                case .data(let data, let fileExtension):
-                    ext = KioskStore.safeExtension(fileExtension)
-                    file = try self.spool.store(
-                        data: data, as: "\(folder)/\(seq + 1).\(ext)", maxBytes: self.configuration.maxAttachmentBytes,
-                        label: attachment.requirement)
+        return try self.spoolLock.withShared { () throws(StoreError) -> SubmitReceipt in
+            try self.spool.beginFolder(folder)
+            defer { self.spool.endFolder(folder) }
+            do {
+                let exists = try self.sync { db in
+                    !(try db.query("SELECT 1 FROM applications WHERE id = ?", [.text(folder)]).isEmpty)
                 }
-                total += file.size
-                // A file that grew while being copied is re-checked against the application cap.
-                guard total <= self.configuration.maxApplicationBytes else {
-                    throw StoreError.applicationTooLarge(size: total, limit: self.configuration.maxApplicationBytes)
+                if exists { throw StoreError.alreadySubmitted(folder) }
+                var spooled: [(NewAttachment, SpooledFile)] = []
+                var total = 0
+                for (seq, attachment) in app.attachments.enumerated() {
+                    let ext: String
+                    let file: SpooledFile
+                    switch (attachment.source, sources[seq]) {
+                    case (.file(let path), let source?):
+                        ext = KioskStore.safeExtension((path as NSString).pathExtension)
+                        file = try self.spool.store(
+                            copying: source, as: "\(folder)/\(seq + 1).\(ext)", maxBytes: self.configuration.maxAttachmentBytes)
+                    case (.data(let data, let fileExtension), _):
+                        ext = KioskStore.safeExtension(fileExtension)
+                        file = try self.spool.store(
+                            data: data, as: "\(folder)/\(seq + 1).\(ext)", maxBytes: self.configuration.maxAttachmentBytes,
+                            label: attachment.requirement, replace: false)
+                    case (.file(let path), nil):
+                        throw StoreError.attachmentMissing(path: path)
+                    }
+                    sources[seq] = nil
+                    total += file.size
+                    // A file that grew while being copied is re-checked against the application cap.
+                    guard total <= self.configuration.maxApplicationBytes else {
+                        throw StoreError.applicationTooLarge(size: total, limit: self.configuration.maxApplicationBytes)
+                    }
+                    spooled.append((attachment, file))
                 }
-                spooled.append((attachment, file))
+                return try self.record(app, files: spooled, total: total, actor: actor)
+            } catch let error as StoreError {
+                // The folder was created by this submission (beginFolder refuses an existing one).
+                self.spool.removeApplicationFolder(folder)
+                throw error
+            } catch {
+                self.spool.removeApplicationFolder(folder)
+                throw .io("\(error)", EIO)
             }
-            return try self.record(app, files: spooled, total: total, actor: actor)
-        } catch let error as StoreError {
-            self.spool.removeApplicationFolder(folder)
-            throw error
-        } catch {
-            self.spool.removeApplicationFolder(folder)
-            throw .io("\(error)", EIO)
+        }
+    }
+
+    /// Resident-supplied text stored with an application must hold no C0/C1 controls, DEL, bidi overrides or
+    /// zero-width characters (`SafeText`). The callers validate facts against the service (`Service.checkFacts`);
+    /// this is the store's own last line.
+    static func checkText(_ app: NewApplication) throws(StoreError) {
+        func check(_ text: String, _ field: String) throws(StoreError) {
+            if SafeText.firstUnsafe(in: text) != nil { throw .unsafeText(field: field) }
+        }
+        try check(app.service, "service")
+        try check(app.profile, "profile")
+        if let contact = app.contact { try check(contact, "contact") }
+        for (key, value) in app.facts.sorted(by: { $0.key < $1.key }) {
+            try check(key, "facts")
+            if case .string(let s) = value { try check(s, "facts.\(key)") }
+        }
+        for (i, a) in app.attachments.enumerated() {
+            try check(a.requirement, "attachments[\(i)].requirement")
         }
     }
 
@@ -239,11 +373,7 @@ public final class KioskStore: @unchecked Sendable {
     private func record(_ app: NewApplication, files: [(NewAttachment, SpooledFile)], total: Int, actor: String)
         throws(StoreError) -> SubmitReceipt
     {
-        let factsJSON: String = {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            return (try? encoder.encode(app.facts)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        }()
+        let factsJSON = (try? KioskJSON.encoder().encode(app.facts)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
             let code = TrackingCode(using: &generator)
@@ -610,7 +740,40 @@ public final class KioskStore: @unchecked Sendable {
                 problems.append(.init(applicationID: app, file: "documents/\(file)", issue: "document sha256 mismatch"))
             }
         }
+        problems += self.modeProblems()
         return CheckReport(integrity: integrity, applications: count, attachmentsChecked: rows.count + documents.count,
                            problems: problems)
+    }
+
+    /// Folders must be 0700 and files 0600 (and neither a symlink) throughout the data directory's store parts.
+    func modeProblems() -> [CheckReport.Problem] {
+        var problems: [CheckReport.Problem] = []
+        func expect(_ path: String, directory: Bool, app: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return }
+            let want: mode_t = directory ? 0o700 : 0o600
+            let kind = st.st_mode & S_IFMT
+            let shown = path.hasPrefix(self.directory + "/") ? String(path.dropFirst(self.directory.count + 1)) : path
+            if kind != (directory ? S_IFDIR : S_IFREG) {
+                problems.append(.init(applicationID: app, file: shown, issue: directory ? "not a folder" : "not a regular file"))
+            } else if st.st_mode & 0o7777 != want {
+                problems.append(.init(applicationID: app, file: shown,
+                                      issue: "mode \(String(st.st_mode & 0o7777, radix: 8)) != \(String(want, radix: 8))"))
+            }
+        }
+        expect(self.directory, directory: true, app: "-")
+        for suffix in ["", "-wal", "-shm"] { expect("\(self.directory)/kiosk.sqlite3\(suffix)", directory: false, app: "-") }
+        for spool in [self.spool, self.documentSpool] {
+            expect(spool.root, directory: true, app: "-")
+            expect(spool.tmp, directory: true, app: "-")
+            for folder in (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? [] where folder != ".tmp" {
+                let dir = "\(spool.root)/\(folder)"
+                expect(dir, directory: true, app: folder)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                    expect("\(dir)/\(name)", directory: false, app: folder)
+                }
+            }
+        }
+        return problems
     }
 }

@@ -9,6 +9,8 @@ public struct SQLiteError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var isConstraintViolation: Bool { self.code & 0xff == SQLITE_CONSTRAINT }
     public var isFull: Bool { self.code & 0xff == SQLITE_FULL }
+    /// Another connection (usually another process) holds a conflicting lock: worth retrying after a pause.
+    public var isBusy: Bool { self.code & 0xff == SQLITE_BUSY || self.code & 0xff == SQLITE_LOCKED }
 
     public var description: String {
         "SQLite error \(self.code): \(self.message)" + (self.sql.map { " [\($0.prefix(120))]" } ?? "")
@@ -72,7 +74,9 @@ final class SQLiteConnection {
         }
         self.db = handle
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, 5000)
+        // > sqlite3_busy_timeout: sleeps and retries while a table is locked, up to the given milliseconds.
+        // The store adds its own bounded retry of the whole unit of work on top (KioskStore.sync).
+        sqlite3_busy_timeout(handle, 2000)
     }
 
     deinit {

@@ -7,6 +7,75 @@
 import Foundation
 import KioskSecurity
 
+/// An attachment source opened and checked by `Spool.openSource`; closed when released.
+final class SourceFile {
+    let fd: Int32
+    let path: String
+    let size: Int
+
+    init(fd: Int32, path: String, size: Int) {
+        self.fd = fd
+        self.path = path
+        self.size = size
+    }
+
+    deinit { close(self.fd) }
+}
+
+extension FileKind {
+    /// The kind of a non-regular file from its `st_mode`; nil for a regular file.
+    init?(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFLNK: self = .symlink
+        case S_IFDIR: self = .directory
+        case S_IFIFO: self = .fifo
+        case S_IFCHR, S_IFBLK: self = .device
+        case S_IFSOCK: self = .socket
+        default: self = .other
+        }
+    }
+}
+
+/// `DATA/spool.lock`: every writer holds it shared from its first spool file until its rows are committed (or
+/// its files removed); the open-time sweep holds it exclusively, so it never sees a file a live writer may still
+/// commit. Each hold opens its own descriptor: flock(2) locks belong to the open file description, so two holds
+/// in one process must not share one.
+struct SpoolLock: Sendable {
+    let path: String
+
+    private func descriptor() throws(StoreError) -> Int32 {
+        let fd = open(self.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("open \(self.path)", errno) }
+        return fd
+    }
+
+    /// Runs `body` holding the lock shared (waits for a running sweep).
+    func withShared<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let fd = try self.descriptor()
+        defer { close(fd) }
+        while flock(fd, LOCK_SH) != 0 {
+            guard errno == EINTR else { throw .io("flock \(self.path)", errno) }
+        }
+        return try body()
+    }
+
+    /// Runs `body` holding the lock exclusively, or returns nil if writers kept it for all `attempts` (a few
+    /// tries 20 ms apart: shared holders come and go, and a waiting exclusive lock could starve).
+    func withExclusive<T>(attempts: Int = 10, _ body: () throws(StoreError) -> T) throws(StoreError) -> T? {
+        let fd = try self.descriptor()
+        defer { close(fd) }
+        var tries = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw .io("flock \(self.path)", errno) }
+            tries += 1
+            if tries >= attempts { return nil }
+            usleep(20_000)
+        }
+        return try body()
+    }
+}
+
 /// A file the spool wrote: its path relative to the spool root, SHA-256 and size.
 struct SpooledFile: Sendable {
     var relativePath: String
@@ -34,6 +103,15 @@ struct Spool: Sendable {
         _ = chmod(path, 0o700)
     }
 
+    /// `mkdir -p` with every created folder 0700.
+    static func makeDirectories(_ path: String) throws(StoreError) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try Spool.makeDirectories(parent) }
+        try Spool.makeDirectory(path)
+    }
+
     static func syncDirectory(_ path: String) {
         let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
@@ -41,27 +119,92 @@ struct Spool: Sendable {
         close(fd)
     }
 
-    /// Copies `source` into the spool as `relativePath`, hashing as it goes; refuses more than `maxBytes`.
-    func store(copying source: String, as relativePath: String, maxBytes: Int) throws(StoreError) -> SpooledFile {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else {
-            throw errno == ENOENT ? .attachmentMissing(path: source) : .attachmentUnreadable(path: source, errno: errno)
+    /// Opens an attachment for copying: `O_NOFOLLOW`, a regular file on a real file system, not empty. The
+    /// descriptor is kept until the copy, so what was checked is what is copied.
+    static func openSource(_ path: String) throws(StoreError) -> SourceFile {
+        var lst = stat()
+        guard lstat(path, &lst) == 0 else {
+            let e = errno
+            throw e == ENOENT || e == ENOTDIR ? .attachmentMissing(path: path) : .attachmentUnreadable(path: path, errno: e)
         }
-        defer { close(input) }
-        return try self.write(as: relativePath, maxBytes: maxBytes, label: source) { buffer in
+        if let kind = FileKind(mode: lst.st_mode) { throw .attachmentNotRegular(path: path, kind: kind) }
+        // O_NONBLOCK: a FIFO swapped in after lstat must not block the store; O_NOCTTY: never adopt a terminal.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            switch e {
+            case ELOOP: throw .attachmentNotRegular(path: path, kind: .symlink)
+            case ENXIO: throw .attachmentNotRegular(path: path, kind: .socket)
+            case ENOENT: throw .attachmentMissing(path: path)
+            default: throw .attachmentUnreadable(path: path, errno: e)
+            }
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw .attachmentUnreadable(path: path, errno: e)
+        }
+        if let kind = FileKind(mode: st.st_mode) {
+            close(fd)
+            throw .attachmentNotRegular(path: path, kind: kind)
+        }
+        if let type = Spool.fileSystemType(fd), Spool.pseudoFileSystems.contains(type) {
+            close(fd)
+            throw .attachmentNotRegular(path: path, kind: .pseudoFile)
+        }
+        guard st.st_size > 0 else {
+            close(fd)
+            throw .attachmentEmpty(path: path)
+        }
+        return SourceFile(fd: fd, path: path, size: Int(st.st_size))
+    }
+
+    /// `f_type` of fstatfs(2). Glibc's Swift module does not export <sys/vfs.h>, so the function is looked up
+    /// with dlsym; `f_type` is the first member of `struct statfs` (a `long` on 64-bit Linux).
+    static func fileSystemType(_ fd: Int32) -> Int? {
+        typealias FStatFS = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
+        guard MemoryLayout<Int>.size == 8, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fstatfs") else {
+            return nil
+        }
+        let fstatfs = unsafeBitCast(symbol, to: FStatFS.self)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+        defer { buffer.deallocate() }
+        guard fstatfs(fd, buffer) == 0 else { return nil }
+        return buffer.load(as: Int.self)
+    }
+
+    /// Kernel file systems whose "regular files" are generated on read (proc, sysfs, debugfs, securityfs, cgroup,
+    /// cgroup2, tracefs, configfs, bpf, efivarfs; statfs(2) magic numbers).
+    static let pseudoFileSystems: Set<Int> = [
+        0x9fa0, 0x6265_6572, 0x6462_6720, 0x7363_6673, 0x27e0eb, 0x6367_7270, 0x7472_6163, 0x6265_6570,
+        0xcafe_4a11, 0xde5e_81e4,
+    ]
+
+    /// Copies an opened source into the spool as `relativePath`, hashing as it goes; refuses more than `maxBytes`
+    /// and never replaces an existing file.
+    func store(copying source: SourceFile, as relativePath: String, maxBytes: Int) throws(StoreError) -> SpooledFile {
+        let file = try self.write(as: relativePath, maxBytes: maxBytes, label: source.path, replace: false) { buffer in
             while true {
-                let n = read(input, buffer.baseAddress, buffer.count)
+                let n = read(source.fd, buffer.baseAddress, buffer.count)
                 if n < 0, errno == EINTR { continue }
                 if n < 0 { return -Int(errno) }
                 return n
             }
         }
+        if file.size == 0 {
+            self.remove(file.relativePath)
+            throw .attachmentEmpty(path: source.path)
+        }
+        return file
     }
 
     /// Writes in-memory bytes (e.g. a scanned page) into the spool.
-    func store(data: Data, as relativePath: String, maxBytes: Int, label: String) throws(StoreError) -> SpooledFile {
+    func store(data: Data, as relativePath: String, maxBytes: Int, label: String, replace: Bool = true)
+        throws(StoreError) -> SpooledFile
+    {
         var offset = 0
-        return try self.write(as: relativePath, maxBytes: maxBytes, label: label) { buffer in
+        return try self.write(as: relativePath, maxBytes: maxBytes, label: label, replace: replace) { buffer in
             let n = min(buffer.count, data.count - offset)
             data.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: offset..<(offset + n))
             offset += n
@@ -69,14 +212,21 @@ struct Spool: Sendable {
         }
     }
 
-    /// The durable write: temp file (0600, O_EXCL) → fsync → rename into the application folder → fsync folder.
+    /// The durable write: temp file (0600 whatever the umask, O_EXCL, named after this process) → fsync → rename
+    /// (or, with `replace: false`, link + unlink, which never replaces a file) into the folder → fsync folder.
     private func write(
-        as relativePath: String, maxBytes: Int, label: String,
+        as relativePath: String, maxBytes: Int, label: String, replace: Bool,
         _ next: (UnsafeMutableRawBufferPointer) -> Int
     ) throws(StoreError) -> SpooledFile {
-        let tmpPath = "\(self.tmp)/\(UUID().uuidString).part"
+        let tmpPath = "\(self.tmp)/\(getpid())-\(UUID().uuidString.lowercased()).part"
         let out = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard out >= 0 else { throw .io("create \(tmpPath)", errno) }
+        guard fchmod(out, 0o600) == 0 else {
+            let e = errno
+            close(out)
+            unlink(tmpPath)
+            throw .io("chmod \(tmpPath)", e)
+        }
         var hasher = SHA256Stream()
         var size = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -111,10 +261,19 @@ struct Spool: Sendable {
             unlink(tmpPath)
             throw error
         }
-        guard rename(tmpPath, final) == 0 else {
-            let e = errno
+        if replace {
+            guard rename(tmpPath, final) == 0 else {
+                let e = errno
+                unlink(tmpPath)
+                throw .io("rename into \(final)", e)
+            }
+        } else {
+            guard link(tmpPath, final) == 0 else {
+                let e = errno
+                unlink(tmpPath)
+                throw .io("link into \(final)", e)
+            }
             unlink(tmpPath)
-            throw .io("rename into \(final)", e)
         }
         Spool.syncDirectory(dir)
         return SpooledFile(relativePath: relativePath, sha256: hasher.finalize().hexString, size: size)
@@ -171,8 +330,52 @@ struct Spool: Sendable {
         return out
     }
 
-    func tempFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: self.tmp)) ?? []).map { "\(self.tmp)/\($0)" }
+    /// Names in the temp folder (partial writes `*.part`, in-flight markers `*.intent`).
+    func tempNames() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: self.tmp)) ?? []
+    }
+
+    /// Entries below the root other than the temp folder: what a store with a new database must not have.
+    func entryCount() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: self.root)) ?? []).filter { $0 != ".tmp" }.count
+    }
+
+    /// Marks `folder` as being written by a live submission (`.tmp/<folder>.intent`, O_EXCL): the sweep may then
+    /// prove that files in a folder no row references are the store's own, left by a crash before the commit.
+    func beginFolder(_ folder: String) throws(StoreError) {
+        let marker = "\(self.tmp)/\(folder).intent"
+        let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw .alreadySubmitted(folder) }
+            throw .io("create \(marker)", errno)
+        }
+        close(fd)
+        Spool.syncDirectory(self.tmp)
+        if mkdir("\(self.root)/\(folder)", 0o700) != 0 {
+            let e = errno
+            unlink(marker)
+            throw e == EEXIST ? .alreadySubmitted(folder) : .io("mkdir \(self.root)/\(folder)", e)
+        }
+        _ = chmod("\(self.root)/\(folder)", 0o700)
+        Spool.syncDirectory(self.root)
+    }
+
+    func endFolder(_ folder: String) {
+        unlink("\(self.tmp)/\(folder).intent")
+    }
+
+    /// Moves `relativePath` (a file or folder below the root, or `.tmp/...`) to `destination/relativePath`,
+    /// creating 0700 folders on the way. Returns false if it was already gone.
+    @discardableResult
+    func quarantine(_ relativePath: String, to destination: String) throws(StoreError) -> Bool {
+        let target = "\(destination)/\(relativePath)"
+        try Spool.makeDirectories((target as NSString).deletingLastPathComponent)
+        guard rename("\(self.root)/\(relativePath)", target) == 0 else {
+            if errno == ENOENT { return false }
+            throw .io("move \(relativePath) to quarantine", errno)
+        }
+        Spool.syncDirectory((target as NSString).deletingLastPathComponent)
+        return true
     }
 
     /// Bytes available to unprivileged writers on the spool's file system (`statvfs`).

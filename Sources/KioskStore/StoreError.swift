@@ -11,6 +11,18 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case attachmentMissing(path: String)
     case attachmentUnreadable(path: String, errno: Int32)
     case attachmentTooLarge(path: String, size: Int, limit: Int)
+    /// Not a regular file: a symbolic link, folder, pipe, device, socket or kernel pseudo-file (/proc, /sys).
+    case attachmentNotRegular(path: String, kind: FileKind)
+    case attachmentEmpty(path: String)
+    case tooManyAttachments(count: Int, limit: Int)
+    /// A resident-supplied text field holds a control, bidi-override or zero-width character.
+    case unsafeText(field: String)
+    /// An application with this id exists or is being written by another process.
+    case alreadySubmitted(String)
+    /// The database is new (deleted, truncated or replaced) but the spool still holds files: nothing is touched.
+    case databaseMissingForSpool(directory: String, entries: Int)
+    /// Other processes kept the database locked past the bounded retries.
+    case busy
     case applicationTooLarge(size: Int, limit: Int)
     case diskLow(free: Int, threshold: Int)
     case diskFull
@@ -26,7 +38,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var isBadInput: Bool {
         switch self {
         case .invalidNIK, .unknownRequirement, .noAttachments, .attachmentMissing, .attachmentTooLarge,
-             .applicationTooLarge, .invalidTrackingCode, .lifecycle, .notQuarantined, .attachmentUnreadable:
+             .applicationTooLarge, .invalidTrackingCode, .lifecycle, .notQuarantined, .attachmentUnreadable,
+             .attachmentNotRegular, .attachmentEmpty, .tooManyAttachments, .unsafeText, .alreadySubmitted:
             return true
         default:
             return false
@@ -41,6 +54,13 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .attachmentMissing: return "attachment_missing"
         case .attachmentUnreadable: return "attachment_unreadable"
         case .attachmentTooLarge: return "attachment_too_large"
+        case .attachmentNotRegular: return "attachment_not_regular"
+        case .attachmentEmpty: return "attachment_empty"
+        case .tooManyAttachments: return "too_many_attachments"
+        case .unsafeText: return "unsafe_text"
+        case .alreadySubmitted: return "already_submitted"
+        case .databaseMissingForSpool: return "database_missing"
+        case .busy: return "busy"
         case .applicationTooLarge: return "application_too_large"
         case .diskLow: return "disk_low"
         case .diskFull: return "disk_full"
@@ -79,6 +99,28 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             return LocalizedText(
                 "Berkas \(p) terlalu besar (lebih dari \(StoreError.mib(limit)); terbaca \(StoreError.mib(size))). Pindai ulang dengan resolusi lebih rendah.",
                 "File \(p) is too large (over \(StoreError.mib(limit)); read \(StoreError.mib(size))). Rescan at a lower resolution.")
+        case .attachmentNotRegular(let p, let kind):
+            return LocalizedText("Berkas \(p) ditolak: \(kind.label.id); hanya berkas biasa yang diterima.",
+                                 "File \(p) refused: \(kind.label.en ?? kind.label.id); only regular files are accepted.")
+        case .attachmentEmpty(let p):
+            return LocalizedText("Berkas \(p) kosong (0 bita); pindai atau pilih ulang dokumennya.",
+                                 "File \(p) is empty (0 bytes); scan or choose the document again.")
+        case .tooManyAttachments(let count, let limit):
+            return LocalizedText("Terlalu banyak dokumen (\(count)); paling banyak \(limit) per permohonan.",
+                                 "Too many documents (\(count)); at most \(limit) per application.")
+        case .unsafeText(let field):
+            return LocalizedText("Isian \(field) memuat karakter kendali atau tak terlihat; ketik ulang.",
+                                 "Field \(field) contains control or invisible characters; please type it again.")
+        case .alreadySubmitted(let id):
+            return LocalizedText("Permohonan \(id) sudah tersimpan atau sedang disimpan.",
+                                 "Application \(id) is already saved or being saved.")
+        case .databaseMissingForSpool(let dir, let entries):
+            return LocalizedText(
+                "Basis data \(dir)/kiosk.sqlite3 baru atau kosong, tetapi folder dokumen masih berisi \(entries) entri; penyimpanan tidak dibuka dan tidak ada yang dihapus. Pulihkan kiosk.sqlite3 dari cadangan, atau pindahkan \(dir)/attachments dan \(dir)/documents ke tempat lain, lalu jalankan kioskctl store check.",
+                "The database \(dir)/kiosk.sqlite3 is new or empty but the spool still holds \(entries) entries; the store was not opened and nothing was deleted. Restore kiosk.sqlite3 from a backup, or move \(dir)/attachments and \(dir)/documents aside, then run kioskctl store check.")
+        case .busy:
+            return LocalizedText("Kios sedang sibuk; coba lagi sebentar. Permohonan yang sudah tersimpan aman.",
+                                 "The kiosk is busy; please try again in a moment. Saved applications are safe.")
         case .applicationTooLarge(let size, let limit):
             return LocalizedText(
                 "Total dokumen permohonan \(StoreError.mib(size)) melebihi batas \(StoreError.mib(limit)).",
@@ -109,4 +151,21 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { self.message.bilingual }
+}
+
+/// What a path turned out to be, for refusing anything but a regular file with its own message.
+public enum FileKind: String, Sendable, Hashable {
+    case symlink, directory, fifo, device, socket, pseudoFile = "pseudo_file", other
+
+    public var label: LocalizedText {
+        switch self {
+        case .symlink: return LocalizedText("tautan simbolik (symlink)", "it is a symbolic link")
+        case .directory: return LocalizedText("berupa folder", "it is a folder (directory)")
+        case .fifo: return LocalizedText("berupa pipa (FIFO)", "it is a pipe (FIFO)")
+        case .device: return LocalizedText("berupa perangkat", "it is a device")
+        case .socket: return LocalizedText("berupa soket", "it is a socket")
+        case .pseudoFile: return LocalizedText("berkas semu kernel (/proc, /sys)", "it is a kernel pseudo-file (/proc, /sys)")
+        case .other: return LocalizedText("bukan berkas biasa", "it is not a regular file")
+        }
+    }
 }

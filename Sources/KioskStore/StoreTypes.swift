@@ -9,9 +9,12 @@ public struct StoreConfiguration: Hashable, Sendable, Codable {
     public var minFreeBytes: Int
     /// Days after the Dinas confirmed delivery before attachment files are purged.
     public var retentionDays: Int
+    /// Attachments (files or scanned pages) one application may have.
+    public var maxAttachments: Int
 
     public init(maxAttachmentBytes: Int = 10 << 20, maxApplicationBytes: Int = 40 << 20,
-                minFreeBytes: Int = 256 << 20, retentionDays: Int = 30) {
+                minFreeBytes: Int = 256 << 20, retentionDays: Int = 30, maxAttachments: Int = 32) {
+        self.maxAttachments = maxAttachments
         self.maxAttachmentBytes = maxAttachmentBytes
         self.maxApplicationBytes = maxApplicationBytes
         self.minFreeBytes = minFreeBytes
@@ -23,6 +26,7 @@ public struct StoreConfiguration: Hashable, Sendable, Codable {
         case maxApplicationBytes = "max_application_bytes"
         case minFreeBytes = "min_free_bytes"
         case retentionDays = "retention_days"
+        case maxAttachments = "max_attachments"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,6 +36,7 @@ public struct StoreConfiguration: Hashable, Sendable, Codable {
         self.maxApplicationBytes = try c.decodeIfPresent(Int.self, forKey: .maxApplicationBytes) ?? d.maxApplicationBytes
         self.minFreeBytes = try c.decodeIfPresent(Int.self, forKey: .minFreeBytes) ?? d.minFreeBytes
         self.retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays) ?? d.retentionDays
+        self.maxAttachments = try c.decodeIfPresent(Int.self, forKey: .maxAttachments) ?? d.maxAttachments
     }
 }
 
@@ -214,18 +219,38 @@ public struct QueueStats: Hashable, Sendable, Codable {
     }
 }
 
-/// What opening found and repaired: orphan files removed, rows whose files are missing.
+/// What opening found and repaired: the store's own leftovers removed, other unreferenced files quarantined,
+/// rows whose files are missing.
 public struct OpenReport: Hashable, Sendable, Codable {
     public var schemaVersion: Int
     public var migrated: [Int]
+    /// The store's own leftovers: partial temp files, files of purged rows or of a submission that crashed.
     public var orphansRemoved: [String]
     public var missingFiles: [String]
+    /// Files no row references and the store cannot prove its own, moved to `quarantineDirectory`.
+    public var quarantined: [String]
+    public var quarantineDirectory: String?
+    /// Writers kept the spool lock, so this open did not sweep (a later one will).
+    public var sweepSkipped: Bool
+
+    public init(schemaVersion: Int, migrated: [Int], orphansRemoved: [String], missingFiles: [String],
+                quarantined: [String] = [], quarantineDirectory: String? = nil, sweepSkipped: Bool = false) {
+        self.schemaVersion = schemaVersion
+        self.migrated = migrated
+        self.orphansRemoved = orphansRemoved
+        self.missingFiles = missingFiles
+        self.quarantined = quarantined
+        self.quarantineDirectory = quarantineDirectory
+        self.sweepSkipped = sweepSkipped
+    }
 
     enum CodingKeys: String, CodingKey {
-        case migrated
+        case migrated, quarantined
         case schemaVersion = "schema_version"
         case orphansRemoved = "orphans_removed"
         case missingFiles = "missing_files"
+        case quarantineDirectory = "quarantine_directory"
+        case sweepSkipped = "sweep_skipped"
     }
 }
 

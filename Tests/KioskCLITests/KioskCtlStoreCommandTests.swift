@@ -84,7 +84,6 @@ import Testing
             try f.submission(["profile": "atlantis"]),
             try f.submission(["event_date": "2024-02-30"]),
             try f.submission(["event_date": "2999-01-01"]),
-            try f.submission(attachments: [["requirement": "surat-kelahiran", "path": "/nonexistent/x.jpg"]]),
             try f.submission(attachments: [["requirement": "selfie", "path": f.root.appendingPathComponent("kk.pdf").path]]),
             try f.submission(["service": "ktp-khusus"]),
         ]
@@ -98,6 +97,11 @@ import Testing
         try Data("{\"service\": \"birth\"}".utf8).write(to: f.root.appendingPathComponent("short.json"))
         #expect(f.run(["application", "submit", "short.json"]).status == 65)
         #expect(f.run(["application", "submit", "missing.json"]).status == 66)
+        // A missing attachment file is missing input too (EX_NOINPUT, as the README says).
+        let missing = f.run(["application", "submit",
+                             try f.submission(attachments: [["requirement": "surat-kelahiran", "path": "/nonexistent/x.jpg"]])])
+        #expect(missing.status == 66, "\(missing.err)")
+        #expect(missing.err.contains("/nonexistent/x.jpg"))
         let stats = try f.run(["queue", "stats", "--json"]).object()
         #expect((stats["counts"] as? [String: Int])?.values.reduce(0, +) == 0)
         #expect(files(in: f.data + "/attachments").isEmpty)

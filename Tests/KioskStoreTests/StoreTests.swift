@@ -61,7 +61,7 @@ import Testing
             ($0 as? StoreError)?.code == "attachment_too_large"
         }
         #expect { try store.submit(newApplication([NewAttachment(requirement: "a", path: src)])) } throws: {
-            ($0 as? StoreError)?.code == "attachment_unreadable"
+            ($0 as? StoreError)?.code == "attachment_not_regular"
         }
         #expect {
             try store.submit(newApplication([NewAttachment(requirement: "a", data: bytes(900), fileExtension: "jpg"),
@@ -188,24 +188,34 @@ import Testing
         #expect(try store.purgeExpired() == [])
     }
 
-    @Test func sweepRemovesOrphansAndReportsMissingFiles() throws {
+    /// The sweep removes only what is provably the store's own (a partial temp file); a file no row references
+    /// is moved to DATA/quarantine/<time>/…, never unlinked.
+    @Test func sweepRemovesTempFilesQuarantinesOrphansAndReportsMissingFiles() throws {
         let dir = try makeTempDir()
         var (store, _) = try KioskStore.open(directory: dir)
         let id = try store.submit(newApplication([NewAttachment(requirement: "r", data: bytes(50), fileExtension: "jpg"),
                                                   NewAttachment(requirement: "s", data: bytes(70), fileExtension: "jpg")])).id
-        let folder = "\(dir)/attachments/\(id.uuidString.lowercased())"
-        // Leftovers of a crash: a half-written temp file, a file with no row, a folder with no application.
+        let key = id.uuidString.lowercased()
+        let folder = "\(dir)/attachments/\(key)"
+        // Leftovers: a half-written temp file, a file with no row, a folder with no application.
         try bytes(10).write(to: URL(fileURLWithPath: "\(dir)/attachments/.tmp/x.part"))
-        try bytes(10).write(to: URL(fileURLWithPath: "\(folder)/9.jpg"))
+        try bytes(11, seed: 9).write(to: URL(fileURLWithPath: "\(folder)/9.jpg"))
         try FileManager.default.createDirectory(atPath: "\(dir)/attachments/stray", withIntermediateDirectories: true)
-        try bytes(10).write(to: URL(fileURLWithPath: "\(dir)/attachments/stray/1.jpg"))
+        try bytes(12, seed: 3).write(to: URL(fileURLWithPath: "\(dir)/attachments/stray/1.jpg"))
         try FileManager.default.removeItem(atPath: "\(folder)/2.jpg")
         let report: OpenReport
         (store, report) = try KioskStore.open(directory: dir)
-        #expect(report.orphansRemoved.contains("\(id.uuidString.lowercased())/9.jpg"))
-        #expect(report.orphansRemoved.contains("stray/1.jpg"))
-        #expect(report.missingFiles == ["\(id.uuidString.lowercased())/2.jpg"])
-        #expect(files(in: "\(dir)/attachments") == ["\(id.uuidString.lowercased())/1.jpg"])
+        #expect(report.orphansRemoved == [".tmp/x.part"])
+        #expect(report.quarantined == ["\(key)/9.jpg", "stray/1.jpg"])
+        #expect(report.missingFiles == ["\(key)/2.jpg"])
+        #expect(files(in: "\(dir)/attachments") == ["\(key)/1.jpg"])
+        // The quarantined files are intact, byte for byte, in a private folder.
+        let quarantine = try #require(report.quarantineDirectory)
+        #expect(quarantine.hasPrefix("\(dir)/quarantine/"))
+        #expect(files(in: quarantine) == ["attachments/\(key)/9.jpg", "attachments/stray/1.jpg"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(quarantine)/attachments/\(key)/9.jpg")) == bytes(11, seed: 9))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(quarantine)/attachments/stray/1.jpg")) == bytes(12, seed: 3))
+        #expect(mode("\(dir)/quarantine") == 0o700 && mode(quarantine) == 0o700 && mode("\(quarantine)/attachments/stray") == 0o700)
         let check = try store.check()
         #expect(!check.ok)
         #expect(check.problems.map(\.issue) == ["missing file"])
