@@ -1,6 +1,10 @@
-// kiosk-store-worker: a test helper the crash test kills with SIGKILL at random moments.
-// It submits applications and moves them through the lifecycle as fast as it can, printing
-// "ACK <id> <tracking-code> <sha256,sha256,...>" only after a submission has returned (is durable).
+// kiosk-store-worker: a test helper.
+//   kiosk-store-worker DATA_DIR SEED                  the crash test kills it with SIGKILL at random moments: it
+//                                                     submits and moves applications along as fast as it can
+//   kiosk-store-worker DATA_DIR SEED submit N [UMASK] N submissions, then exit 0 (several run at once)
+//   kiosk-store-worker DATA_DIR SEED stats N          opens the store and reads queue stats N times (a reader
+//                                                     whose open-time sweep races the writers)
+// It prints "ACK <id> <tracking-code> <sha256,sha256,...>" only after a submission has returned (is durable).
 import Foundation
 import KioskCore
 import KioskSecurity
@@ -10,9 +14,12 @@ import KioskStore
 func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 let args = CommandLine.arguments
 guard args.count >= 3, let seed = UInt64(args[2]) else {
-    FileHandle.standardError.write(Data("usage: kiosk-store-worker DATA_DIR SEED\n".utf8))
+    FileHandle.standardError.write(Data("usage: kiosk-store-worker DATA_DIR SEED [submit N [UMASK] | stats N]\n".utf8))
     exit(64)
 }
+let mode = args.count >= 5 ? args[3] : "crash"
+let rounds = args.count >= 5 ? Int(args[4]) ?? 1 : Int.max
+if args.count >= 6, let mask = UInt32(args[5], radix: 8) { umask(mode_t(mask)) }
 
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64
@@ -27,6 +34,18 @@ struct SplitMix: RandomNumberGenerator {
 
 var rng = SplitMix(state: seed)
 let config = StoreConfiguration(maxAttachmentBytes: 1 << 20, maxApplicationBytes: 4 << 20, minFreeBytes: 1 << 20, retentionDays: 0)
+if mode == "stats" {
+    for _ in 0..<rounds {
+        do {
+            let (reader, _) = try KioskStore.open(directory: args[1], configuration: config)
+            let stats = try reader.queueStats()
+            emit("STATS \(stats.counts.values.reduce(0, +))")
+        } catch {
+            emit("STATS-FAILED \(error)")
+        }
+    }
+    exit(0)
+}
 let store: KioskStore
 do {
     store = try KioskStore.open(directory: args[1], configuration: config).0
@@ -37,7 +56,10 @@ do {
 let nik = try! NIK("5371011708950003", today: CivilDate(year: 2026, month: 11, day: 22)!)
 emit("READY")
 var known: [UUID] = []
+var submitted = 0
 while true {
+    if mode == "submit" && submitted >= rounds { exit(0) }
+    submitted += 1
     let count = Int.random(in: 1...4, using: &rng)
     var attachments: [NewAttachment] = []
     var hashes: [String] = []
@@ -56,6 +78,7 @@ while true {
     } catch {
         emit("SUBMIT-FAILED \(error)")
     }
+    if mode == "submit" { continue }
     // Move a random earlier application along; illegal moves are rejected by the store and ignored here.
     guard let id = known.randomElement(using: &rng) else { continue }
     switch Int.random(in: 0..<8, using: &rng) {
