@@ -129,6 +129,65 @@ import Testing
         #expect(f.run(["application", "show", "ZZZZ-ZZZZ"]).status == 65)
         #expect(f.run(["application", "show", UUID().uuidString]).status == 65)
     }
+
+    @Test func residentTextIsCheckedAgainstTheServiceAndNeverEchoedRaw() throws {
+        let f = try Fixture()
+        let cases: [([String: Any], String, String)] = [
+            (["contact": "0812\u{1B}]0;pwned\u{07}"], "invalid_contact", "contact"),
+            (["contact": "0812\u{202E}3456"], "invalid_contact", "contact"),
+            (["facts": ["citizenship": "w\u{200B}ni"]], "bad_fact", "facts.citizenship"),
+            (["facts": ["citizenship": "martian"]], "bad_fact", "facts.citizenship"),
+            (["facts": ["shoe_size": 42]], "unknown_fact", "facts.shoe_size"),
+        ]
+        for (override, code, field) in cases {
+            let r = f.run(["application", "submit", try f.submission(override), "--json"])
+            #expect(r.status == 65, "\(override): \(r.err)")
+            let error = try #require(try r.object()["error"] as? [String: Any])
+            #expect(error["code"] as? String == code, "\(override)")
+            #expect(error["field"] as? String == field, "\(override)")
+            #expect(!Array(r.err.utf8).contains(0x1B))
+        }
+        let unknown = f.run(["application", "submit", try f.submission(["facts": ["shoe_size": 42]])])
+        #expect(unknown.err.contains("tidak dipakai layanan ini") && unknown.err.contains("is not used by this service"))
+        #expect(files(in: f.data + "/attachments").isEmpty)
+    }
+
+    @Test func anUnknownServiceIdWithEscapeIsNotEchoedRaw() throws {
+        let f = try Fixture()
+        let r = f.run(["application", "submit", try f.submission(["service": "birth\u{1B}[2J\u{1B}]0;x\u{07}"])])
+        #expect(r.status == 65)
+        #expect(!Array(r.out.utf8).contains(0x1B) && !Array(r.err.utf8).contains(0x1B))
+        #expect(!Array(r.err.utf8).contains(0x07))
+        #expect(r.err.contains("birth\\u{1B}[2J"))
+    }
+
+    @Test func attachmentsThatAreNotRegularFilesAreRefused() throws {
+        let f = try Fixture()
+        let link = f.root.appendingPathComponent("shadow.jpg").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/shadow")
+        for (path, words) in [(link, "symbolic link"), ("/proc/self/status", "pseudo-file"), ("/dev/null", "device"),
+                              (f.root.path, "folder")] {
+            let r = f.run(["application", "submit", try f.submission(attachments: [["requirement": "surat-kelahiran", "path": path]])])
+            #expect(r.status == 65, "\(path): \(r.err)")
+            #expect(r.err.contains(words), "\(path): \(r.err)")
+        }
+        #expect(files(in: f.data + "/attachments").isEmpty)
+    }
+
+    @Test func aDeletedDatabaseNextToAPopulatedSpoolStopsEveryCommand() throws {
+        let f = try Fixture()
+        #expect(f.run(["application", "submit", try f.submission()]).status == 0)
+        let before = files(in: f.data + "/attachments")
+        #expect(before.count == 2)
+        for suffix in ["", "-wal", "-shm"] { unlink("\(f.data)/kiosk.sqlite3\(suffix)") }
+        for command in [["queue", "stats"], ["store", "check"], ["application", "submit", try f.submission()]] {
+            let r = f.run(command)
+            #expect(r.status == 1, "\(command): \(r.err)")
+            #expect(r.err.contains("backup") && r.err.contains("kioskctl store check"), "\(command)")
+            #expect(!r.out.contains("OK"))
+        }
+        #expect(files(in: f.data + "/attachments") == before)
+    }
 }
 
 func files(in dir: String) -> [String] {
