@@ -152,24 +152,27 @@ extension KioskStore {
         if let existing = try self.documents(id).first(where: { $0.documentID == documentID }) { return existing }
         let safeProduct = product.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }.prefix(60)
         let safeDoc = documentID.filter { $0.isASCII && ($0.isHexDigit || $0 == "-") }.prefix(40)
-        let file = try self.documentSpool.store(
-            data: data, as: "\(id.uuidString.lowercased())/\(safeProduct)-\(safeDoc).pdf", maxBytes: 64 << 20,
-            label: product)
-        guard file.sha256 == sha256 else {
-            self.documentSpool.remove(file.relativePath)
-            throw .io("document hash changed while writing", EIO)
-        }
-        try self.run { db in
-            try db.transaction {
-                try db.query(
-                    """
-                    INSERT INTO documents (document_id, application_id, product, file, sha256, size, signature, key_id, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.text(String(safeDoc)), .text(id.uuidString.lowercased()), .text(product), .text(file.relativePath),
-                     .text(sha256), SQLValue(file.size), .text(signature), .text(keyID), SQLValue(self.nowMillis)])
-                try self.auditRow(db, id.uuidString.lowercased(), event: "document", actor: "dinas",
-                                  detail: "\(product) \(file.size) bytes sha256 \(sha256.prefix(16))…")
+        // Shared spool lock from the file to the commit: a sweep in another process never sees it half-done.
+        try self.spoolLock.withShared { () throws(StoreError) in
+            let file = try self.documentSpool.store(
+                data: data, as: "\(id.uuidString.lowercased())/\(safeProduct)-\(safeDoc).pdf", maxBytes: 64 << 20,
+                label: product)
+            guard file.sha256 == sha256 else {
+                self.documentSpool.remove(file.relativePath)
+                throw .io("document hash changed while writing", EIO)
+            }
+            try self.run { db in
+                try db.transaction {
+                    try db.query(
+                        """
+                        INSERT INTO documents (document_id, application_id, product, file, sha256, size, signature, key_id, received_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [.text(String(safeDoc)), .text(id.uuidString.lowercased()), .text(product), .text(file.relativePath),
+                         .text(sha256), SQLValue(file.size), .text(signature), .text(keyID), SQLValue(self.nowMillis)])
+                    try self.auditRow(db, id.uuidString.lowercased(), event: "document", actor: "dinas",
+                                      detail: "\(product) \(file.size) bytes sha256 \(sha256.prefix(16))…")
+                }
             }
         }
         return try self.documents(id).first { $0.documentID == String(safeDoc) }!

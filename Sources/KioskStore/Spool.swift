@@ -61,8 +61,8 @@ struct SpoolLock: Sendable {
     }
 
     /// Runs `body` holding the lock exclusively, or returns nil if writers kept it for all `attempts` (a few
-    /// tries 20 ms apart: shared holders come and go, and a waiting exclusive lock could starve).
-    func withExclusive<T>(attempts: Int = 10, _ body: () throws(StoreError) -> T) throws(StoreError) -> T? {
+    /// tries 10 ms apart: shared holders come and go, and a waiting exclusive lock could starve).
+    func withExclusive<T>(attempts: Int = 5, _ body: () throws(StoreError) -> T) throws(StoreError) -> T? {
         let fd = try self.descriptor()
         defer { close(fd) }
         var tries = 0
@@ -70,7 +70,7 @@ struct SpoolLock: Sendable {
             guard errno == EWOULDBLOCK || errno == EINTR else { throw .io("flock \(self.path)", errno) }
             tries += 1
             if tries >= attempts { return nil }
-            usleep(20_000)
+            usleep(10_000)
         }
         return try body()
     }
@@ -350,7 +350,7 @@ struct Spool: Sendable {
             throw .io("create \(marker)", errno)
         }
         close(fd)
-        Spool.syncDirectory(self.tmp)
+        // Not fsynced: a marker lost to a power cut only means the sweep quarantines instead of removing.
         if mkdir("\(self.root)/\(folder)", 0o700) != 0 {
             let e = errno
             unlink(marker)
