@@ -121,18 +121,18 @@ enum ApplicationCommands {
             return
         }
         context.print("Permohonan / Application \(app.trackingCode.formatted)  (\(app.id.uuidString.lowercased()))")
-        context.print("  Layanan / Service:   \(app.service) [\(app.profile)]")
+        context.print("  Layanan / Service:   \(SafeText.visible(app.service)) [\(SafeText.visible(app.profile))]")
         context.print("  Pemohon / Applicant: NIK \(app.applicantNIKMasked)")
         context.print("  Status:              \(app.state.rawValue) — \(app.state.label.bilingual)")
-        if let reason = app.stateReason { context.print("  Alasan / Reason:     \(reason)") }
+        if let reason = app.stateReason { context.print("  Alasan / Reason:     \(SafeText.visible(reason))") }
         context.print("  Dokumen / Attachments (\(app.attachmentCount), \(app.totalBytes) bytes):")
         for a in app.attachments {
-            context.print("    \(a.seq). \(a.requirement)  \(a.size) bytes  sha256 \(a.sha256)\(a.purged ? "  [dihapus / purged]" : "")")
+            context.print("    \(a.seq). \(SafeText.visible(a.requirement))  \(a.size) bytes  sha256 \(a.sha256)\(a.purged ? "  [dihapus / purged]" : "")")
         }
         context.print("  Riwayat / History:")
         for h in history {
             let change = h.from.map { "\($0.rawValue) → \(h.to?.rawValue ?? "")" } ?? h.event
-            context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(h.actor))\(h.detail.map { "  \($0)" } ?? "")")
+            context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(SafeText.visible(h.actor)))\(h.detail.map { "  \(SafeText.visible($0))" } ?? "")")
         }
     }
 }
@@ -178,8 +178,8 @@ enum QueueCommands {
             return
         }
         for i in items {
-            var line = "\(i.trackingCode.formatted)  \(i.applicationID.uuidString.lowercased())  \(i.service)  \(i.applicationState.rawValue)  attempts=\(i.attempts)"
-            if let r = i.quarantineReason { line += "  reason=\(r)" } else if let e = i.lastError { line += "  last_error=\(e)" }
+            var line = "\(i.trackingCode.formatted)  \(i.applicationID.uuidString.lowercased())  \(SafeText.visible(i.service))  \(i.applicationState.rawValue)  attempts=\(i.attempts)"
+            if let r = i.quarantineReason { line += "  reason=\(SafeText.visible(r))" } else if let e = i.lastError { line += "  last_error=\(SafeText.visible(e))" }
             context.print(line)
         }
         if items.isEmpty { context.print("(kosong / empty)") }
@@ -212,7 +212,7 @@ enum QueueCommands {
             let app = try store.application(key)
             try store.quarantine(app.id, reason: reason, actor: args.value("actor") ?? "staff")
             if args.has("json") { try context.printJSON(["id": app.id.uuidString.lowercased(), "state": "quarantined"]) }
-            else { context.print("Ditahan / quarantined: \(app.trackingCode.formatted) (\(reason))") }
+            else { context.print("Ditahan / quarantined: \(app.trackingCode.formatted) (\(SafeText.visible(reason)))") }
         } catch let e as CLIError { throw e } catch {
             throw CLIError(store: error as! StoreError)
         }
@@ -232,7 +232,9 @@ enum StoreCommands {
         } else {
             context.print("integrity_check: \(report.integrity.joined(separator: "; "))")
             context.print("permohonan / applications: \(report.applications), berkas diperiksa / attachments checked: \(report.attachmentsChecked)")
-            for p in report.problems { context.print("  MASALAH / PROBLEM \(p.applicationID) \(p.file ?? ""): \(p.issue)") }
+            for p in report.problems {
+                context.print("  MASALAH / PROBLEM \(SafeText.visible(p.applicationID)) \(SafeText.visible(p.file ?? "")): \(p.issue)")
+            }
             context.print(report.ok ? "OK" : "GAGAL / FAILED")
         }
         if !report.ok {

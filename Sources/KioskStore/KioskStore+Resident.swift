@@ -42,6 +42,11 @@ extension KioskStore {
     public func fileComplaint(category: String, body: String, contact: String?, language: String)
         throws(StoreError) -> StoredComplaint
     {
+        // Resident text: no control, bidi-override or zero-width characters (the body may keep line breaks).
+        for (field, text, lines) in [("category", category, false), ("body", body, true), ("contact", contact ?? "", false),
+                                     ("language", language, false)] where SafeText.firstUnsafe(in: text, allowNewlines: lines) != nil {
+            throw .unsafeText(field: field)
+        }
         let id = UUID().uuidString.lowercased()
         let reference = "PGD-" + id.prefix(8).uppercased()
         let now = self.nowMillis

@@ -178,4 +178,19 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(of: app.attachments[0]))) == bytes(30, seed: 1))
         #expect(try store.check().ok)
     }
+
+    @Test func complaintTextWithControlsIsRefused() throws {
+        let (store, _) = try KioskStore.open(directory: try makeTempDir())
+        #expect { try store.fileComplaint(category: "kios", body: "macet\u{1B}[2J", contact: nil, language: "id") } throws: {
+            guard case .unsafeText("body") = $0 as? StoreError else { return false }
+            return true
+        }
+        #expect { try store.fileComplaint(category: "kios", body: "macet", contact: "08\u{202E}12", language: "id") } throws: {
+            guard case .unsafeText("contact") = $0 as? StoreError else { return false }
+            return true
+        }
+        // Line breaks are fine in a complaint's body.
+        _ = try store.fileComplaint(category: "kios", body: "Printer macet.\nSejak pagi.", contact: nil, language: "id")
+        #expect(try store.unsentComplaints().count == 1)
+    }
 }
