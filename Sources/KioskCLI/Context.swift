@@ -74,12 +74,15 @@ public struct CLIContext: Sendable {
         let mode = Int(info.st_mode) & 0o777
         if mode & 0o077 != 0 {
             let octal = String(mode, radix: 8)
-            let shown = full.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+@:".contains($0) })
+            let shown = full.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+@:".contains($0)) })
                 ? full : "'" + full.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            func capitalized(_ s: String) -> String { s.prefix(1).uppercased() + s.dropFirst() }
             throw CLIError(
                 .noPermission, code: "insecure_permissions",
-                id: "\(what.id.prefix(1).uppercased() + what.id.dropFirst()) \(path) dapat dibaca grup atau pengguna lain (mode 0\(octal)); ditolak. Jalankan: chmod 600 \(shown)",
-                en: "\(what.en.prefix(1).uppercased() + what.en.dropFirst()) \(path) is accessible by group or others (mode 0\(octal)); refused. Run: chmod 600 \(shown)",
+                id: "\(capitalized(what.id)) \(path) dapat dibaca grup atau pengguna lain (mode 0\(octal)); ditolak. "
+                    + "Jalankan: chmod 600 \(shown)",
+                en: "\(capitalized(what.en)) \(path) is accessible by group or others (mode 0\(octal)); refused. "
+                    + "Run: chmod 600 \(shown)",
                 field: option)
         }
         do {
