@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import KioskDevices
 
 enum DeviceCommands {
@@ -42,8 +43,7 @@ enum DeviceCommands {
         let timeout = Double(args.value("timeout") ?? "0") ?? 0
         let json = args.has("json")
         let skipEnumeration = args.has("no-enumerate")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = KioskJSON.encoder(pretty: false)
         let seen = SyncCommands.blocking { () -> Int in
             let monitor = UdevMonitor()
             let stream = monitor.events()

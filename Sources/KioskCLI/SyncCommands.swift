@@ -36,7 +36,8 @@ enum SyncCommands {
         else { throw .usage("--dinas URL (https://…) is required") }
         let kioskID = try self.kioskID(args, config: config)
         guard let tokenPath = args.value("token-file") ?? config.tokenFile else { throw .usage("--token-file is required") }
-        let token = String(decoding: try context.read(tokenPath, what: "token"), as: UTF8.self)
+        let secret = try context.readSecret(tokenPath, what: ("berkas token", "the token file"), option: "token-file")
+        let token = String(decoding: secret, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
             throw CLIError(.dataError, code: "empty_token", id: "Berkas token kosong.", en: "The token file is empty.", field: "token-file")
@@ -189,6 +190,7 @@ enum SyncCommands {
             let configStore = try ConfigBundleStore(dataDirectory: try global.dataDirectory(context: context))
             let s = try USBTransfer(store: store, kioskID: try self.kioskID(args, config: config))
                 .importFrom(dir, trusted: trusted, configStore: configStore)
+            if let v = s.configApplied { try store.setSyncValue("config_version", String(v)) }
             if args.has("json") { try context.printJSON(s) } else {
                 context.print("Diimpor / imported: \(s.delivered) tanda terima / receipts, \(s.states) status, \(s.documentsStored) dokumen / documents\(s.configApplied.map { ", config \($0)" } ?? "")")
                 for r in s.rejected { context.print("  DITOLAK / REJECTED: \(r)") }
@@ -217,12 +219,18 @@ enum SyncCommands {
         let data = try context.read(path, what: "bundel / bundle")
         do {
             let store = try ConfigBundleStore(dataDirectory: try global.dataDirectory(context: context))
-            let payload = try store.apply(data, trusted: trusted, kioskID: kioskID)
+            let payload = try store.apply(data, trusted: trusted, kioskID: kioskID, now: context.now())
+            // `sync status` reports the applied version, however the bundle arrived.
+            let kiosk = try global.openStore(context: context)
+            try kiosk.setSyncValue("config_version", String(payload.version))
+            try? kiosk.recordEvent(nil, event: "config_applied", actor: "staff", detail: "version \(payload.version)")
             if args.has("json") { try context.printJSON(["version": payload.version]) } else {
                 context.print("Konfigurasi versi / config version \(payload.version) diterapkan / applied")
             }
         } catch let e as ConfigApplyError {
-            throw CLIError(.dataError, code: "config_rejected", id: "Konfigurasi ditolak: \(e)", en: "Config rejected: \(e)")
+            throw CLIError(.dataError, code: "config_rejected",
+                           id: "Konfigurasi ditolak, konfigurasi lama tetap berlaku: \(e)",
+                           en: "Config rejected, the previous config stays in force: \(e)", field: e.field)
         } catch let e as StoreError {
             throw CLIError(store: e)
         } catch {

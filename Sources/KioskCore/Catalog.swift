@@ -295,27 +295,53 @@ public struct Conventions: Hashable, Sendable, Codable {
         !self.weekend.contains(date.isoWeekday) && !self.holidays.contains(date)
     }
 
+    /// How many calendar days a working-day count may search before it gives up (100 years). A profile whose
+    /// weekend and holidays leave no working day in that span gets no date rather than an endless loop.
+    public static let workingDaySearchLimit = 36_525
+
     /// The date `period` after `start` (days, working days, months, years; hours round up to whole days).
     /// Working days are counted from the day after `start` (C4); calendar days per `deadlineCounting` (C1).
-    public func date(_ period: Period, after start: CivilDate) -> CivilDate {
+    ///
+    /// Total on any input, validated or not: nil when the date cannot be computed within the engine's bounds
+    /// (a working-day count that finds too few working days within `workingDaySearchLimit` calendar days, or a
+    /// result outside 0001-01-01…9999-12-31). Never loops unboundedly and never traps on overflow.
+    public func date(_ period: Period, after start: CivilDate) -> CivilDate? {
+        // Beyond 10 000 years every unit leaves the calendar; clamping first keeps the arithmetic below exact.
+        let cap = 3_700_000
+        let amount = min(max(period.amount, -cap), cap)
+        let result: CivilDate
         switch period.unit {
         case .days:
-            return start.adding(days: period.amount - (self.deadlineCounting == .eventIsDayOne ? 1 : 0))
+            let offset = amount - (self.deadlineCounting == .eventIsDayOne ? 1 : 0)
+            guard CivilDate.dayNumbers.contains(start.dayNumber + offset) else { return nil }
+            result = start.adding(days: offset)
         case .workingDays:
+            guard amount > 0 else { return start }
+            let weekend = Set(self.weekend)
+            let holidays = Set(self.holidays)
             var date = start
             var counted = 0
-            while counted < period.amount {
+            for _ in 0..<Conventions.workingDaySearchLimit {
+                guard date < CivilDate.latest else { return nil }
                 date = date.adding(days: 1)
-                if self.isWorkingDay(date) { counted += 1 }
+                if !weekend.contains(date.isoWeekday) && !holidays.contains(date) {
+                    counted += 1
+                    if counted == amount { return date }
+                }
             }
-            return date
+            return nil
         case .hours:
-            return start.adding(days: (period.amount + 23) / 24)
+            let days = amount >= 0 ? (amount + 23) / 24 : amount / 24
+            guard CivilDate.dayNumbers.contains(start.dayNumber + days) else { return nil }
+            result = start.adding(days: days)
         case .months:
-            return start.adding(months: period.amount)
+            guard (1...9999).contains((start.year * 12 + start.month - 1 + amount) / 12) else { return nil }
+            result = start.adding(months: amount)
         case .years:
-            return start.adding(years: period.amount)
+            guard (1...9999).contains(start.year + amount) else { return nil }
+            result = start.adding(years: amount)
         }
+        return result
     }
 }
 

@@ -62,8 +62,17 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
         return era * 146_097 + doe - 719_468
     }
 
+    /// 0001-01-01, the earliest date a `CivilDate` can hold.
+    public static let earliest = CivilDate(unchecked: 1, 1, 1)
+    /// 9999-12-31, the latest date a `CivilDate` can hold.
+    public static let latest = CivilDate(unchecked: 9999, 12, 31)
+    /// The day numbers of `earliest` and `latest`; arithmetic saturates at these bounds instead of trapping.
+    public static let dayNumbers: ClosedRange<Int> = -719_162...2_932_896
+
+    /// The date `dayNumber` days after 1970-01-01, clamped to 0001-01-01…9999-12-31 (so no value can overflow).
     public init(dayNumber: Int) {
-        let z = dayNumber + 719_468
+        let n = min(max(dayNumber, CivilDate.dayNumbers.lowerBound), CivilDate.dayNumbers.upperBound)
+        let z = n + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -74,18 +83,29 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
         self.init(unchecked: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    public func adding(days: Int) -> CivilDate { CivilDate(dayNumber: self.dayNumber + days) }
+    /// `days` later (earlier when negative); saturates at `earliest`/`latest` instead of overflowing.
+    public func adding(days: Int) -> CivilDate {
+        let (sum, overflow) = self.dayNumber.addingReportingOverflow(days)
+        if overflow { return days > 0 ? CivilDate.latest : CivilDate.earliest }
+        return CivilDate(dayNumber: sum)
+    }
 
     /// Same month and day `years` later; 29 February maps to 28 February in a common year (domain-brief C2, A-38).
+    /// Saturates at `earliest`/`latest`.
     public func adding(years: Int) -> CivilDate {
-        let y = self.year + years
+        let (y, overflow) = self.year.addingReportingOverflow(years)
+        if overflow || y > 9999 { return CivilDate.latest }
+        if y < 1 { return CivilDate.earliest }
         return CivilDate(unchecked: y, self.month, min(self.day, CivilDate.daysIn(month: self.month, year: y)))
     }
 
-    /// Same day `months` later, clamped to the month's last day.
+    /// Same day `months` later, clamped to the month's last day. Saturates at `earliest`/`latest`.
     public func adding(months: Int) -> CivilDate {
-        let total = self.year * 12 + (self.month - 1) + months
+        let (total, overflow) = (self.year * 12 + (self.month - 1)).addingReportingOverflow(months)
+        if overflow { return months > 0 ? CivilDate.latest : CivilDate.earliest }
         let y = total / 12
+        guard y <= 9999 else { return CivilDate.latest }
+        guard total >= 12 else { return CivilDate.earliest }
         let m = total % 12 + 1
         return CivilDate(unchecked: y, m, min(self.day, CivilDate.daysIn(month: m, year: y)))
     }

@@ -34,19 +34,37 @@ public struct ConfigPayload: Hashable, Sendable, Codable {
     }
 
     /// Decodes and validates payload bytes; errors name the failing field under `payload.`.
-    public static func load(_ data: Data) throws(ValidationError) -> ConfigPayload {
+    /// - Parameter now: the kiosk's clock when the bundle is being applied (refuses an `issued_at` more than a day
+    ///   ahead of it); nil when only the documented ranges are checked (signing, re-verifying the applied bundle).
+    public static func load(_ data: Data, now: Date? = nil) throws(ValidationError) -> ConfigPayload {
         let payload = try StrictJSON.decode(ConfigPayload.self, from: data, root: "payload")
-        try payload.validate()
+        try payload.validate(now: now)
         return payload
     }
 
-    public func validate() throws(ValidationError) {
-        guard self.version > 0 else { throw ValidationError(field: "payload.version", reason: "must be a positive integer") }
-        guard (try? Date(self.issuedAt, strategy: .iso8601)) != nil else {
-            throw ValidationError(field: "payload.issued_at", reason: "must be an ISO 8601 time like 2026-11-22T08:00:00Z")
+    /// Checks every field against its documented range (Kiosk/CONFIG-SCHEMA.md, `ConfigLimits`).
+    public func validate(now: Date? = nil) throws(ValidationError) {
+        guard ConfigLimits.version.contains(self.version) else {
+            throw ValidationError(
+                field: "payload.version",
+                reason: "must be an integer \(ConfigLimits.version.lowerBound)…\(ConfigLimits.version.upperBound), got \(self.version)")
         }
-        guard !self.targets.isEmpty, self.targets.allSatisfy({ !$0.isEmpty }) else {
-            throw ValidationError(field: "payload.targets", reason: "must list kiosk ids or \"*\"")
+        guard let issued = KioskJSON.date(self.issuedAt) else {
+            throw ValidationError(field: "payload.issued_at", reason: "must be an ISO 8601 time with offset like 2026-11-22T08:00:00Z")
+        }
+        guard ConfigLimits.issuedAt.contains(issued) else {
+            throw ValidationError(field: "payload.issued_at", reason: "must be within 2020-01-01…2100-12-31, got \(self.issuedAt)")
+        }
+        if let now, issued > now.addingTimeInterval(ConfigLimits.issuedAtFutureSlack) {
+            throw ValidationError(
+                field: "payload.issued_at",
+                reason: "\(self.issuedAt) is more than a day ahead of the kiosk clock (\(KioskJSON.timestamp(now)))")
+        }
+        guard ConfigLimits.targets.contains(self.targets.count) else {
+            throw ValidationError(field: "payload.targets", reason: "must list 1…\(ConfigLimits.targets.upperBound) kiosk ids or \"*\"")
+        }
+        for (i, t) in self.targets.enumerated() where t != "*" && !ConfigLimits.isKioskID(t) {
+            throw ValidationError(field: "payload.targets[\(i)]", reason: "must be \"*\" or a kiosk id of 1…64 of A-Z a-z 0-9 . _ -")
         }
         try self.jurisdiction.validate(root: "payload.jurisdiction")
         try self.kiosk.validate(root: "payload.kiosk")
@@ -111,30 +129,63 @@ public struct KioskSettings: Hashable, Sendable, Codable {
             scannerDevice: nil, staffPins: [], retentionDays: 30)
     }
 
+    /// Checks every field against its documented range (Kiosk/CONFIG-SCHEMA.md, `ConfigLimits`).
     public func validate(root: String) throws(ValidationError) {
         func fail(_ f: String, _ r: String) -> ValidationError { ValidationError(field: "\(root).\(f)", reason: r) }
+        func text(_ value: String, _ f: String, max: Int) throws(ValidationError) {
+            if let problem = KioskJSON.textProblem(value, maxLength: max) { throw fail(f, problem) }
+        }
         guard self.desaName.contains(where: { !$0.isWhitespace }) else { throw fail("desa_name", "must not be empty") }
-        guard (30...3600).contains(self.idleTimeoutSeconds) else {
-            throw fail("idle_timeout_seconds", "must be between 30 and 3600")
+        try text(self.desaName, "desa_name", max: ConfigLimits.desaNameLength)
+        guard ConfigLimits.idleTimeoutSeconds.contains(self.idleTimeoutSeconds) else {
+            throw fail("idle_timeout_seconds", "must be between 30 and 3600, got \(self.idleTimeoutSeconds)")
         }
         guard self.languages.first == .id else { throw fail("languages", "must start with \"id\" (Bahasa Indonesia first)") }
-        guard (0...3650).contains(self.retentionDays) else { throw fail("retention_days", "must be between 0 and 3650") }
+        guard Set(self.languages).count == self.languages.count else { throw fail("languages", "must not repeat a language") }
+        guard ConfigLimits.retentionDays.contains(self.retentionDays) else {
+            throw fail("retention_days", "must be between 1 and 3650 days, got \(self.retentionDays)")
+        }
+        guard self.openingHours.count <= ConfigLimits.openingHours else {
+            throw fail("opening_hours", "at most \(ConfigLimits.openingHours) entries")
+        }
         for (i, h) in self.openingHours.enumerated() {
             guard !h.days.isEmpty, h.days.allSatisfy({ (1...7).contains($0) }) else {
                 throw fail("opening_hours[\(i)].days", "ISO weekdays are 1…7")
             }
+            guard Set(h.days).count == h.days.count else { throw fail("opening_hours[\(i)].days", "must not repeat a day") }
             guard let o = KioskSettings.minutes(h.open) else { throw fail("opening_hours[\(i)].open", "must be HH:MM") }
             guard let c = KioskSettings.minutes(h.close) else { throw fail("opening_hours[\(i)].close", "must be HH:MM") }
             guard o < c else { throw fail("opening_hours[\(i)]", "must open before it closes") }
         }
+        if let a = self.announcement {
+            guard a.id.contains(where: { !$0.isWhitespace }) else { throw fail("announcement.id", "must not be empty") }
+            try text(a.id, "announcement.id", max: ConfigLimits.announcementLength)
+            if let en = a.en { try text(en, "announcement.en", max: ConfigLimits.announcementLength) }
+        }
+        for (name, value) in [("printer_queue", self.printerQueue), ("scanner_device", self.scannerDevice)] {
+            guard let value else { continue }
+            guard (1...ConfigLimits.deviceNameLength).contains(value.utf8.count),
+                  value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+            else { throw fail(name, "must be 1…\(ConfigLimits.deviceNameLength) printable ASCII characters without spaces") }
+        }
+        guard self.staffPins.count <= ConfigLimits.staffPins else {
+            throw fail("staff_pins", "at most \(ConfigLimits.staffPins) entries")
+        }
         var ids = Set<String>()
         for (i, p) in self.staffPins.enumerated() {
+            guard (1...ConfigLimits.staffIDLength).contains(p.staffID.utf8.count),
+                  p.staffID.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 95 || $0 == 45 })
+            else { throw fail("staff_pins[\(i)].staff_id", "must be 1…64 of a-z 0-9 . _ -") }
             guard ids.insert(p.staffID).inserted else { throw fail("staff_pins[\(i)].staff_id", "duplicate") }
-            let parts = p.pinHash.split(separator: "$")
-            guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iter = Int(parts[1]), iter >= 10_000,
+            guard p.name.contains(where: { !$0.isWhitespace }) else { throw fail("staff_pins[\(i)].name", "must not be empty") }
+            try text(p.name, "staff_pins[\(i)].name", max: ConfigLimits.staffNameLength)
+            let parts = p.pinHash.split(separator: "$", omittingEmptySubsequences: false)
+            guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iter = Int(parts[1]),
+                  ConfigLimits.pinIterations.contains(iter), p.pinHash.utf8.count <= 512,
                   Data(base64Encoded: String(parts[2])) != nil, Data(base64Encoded: String(parts[3])) != nil
             else {
-                throw fail("staff_pins[\(i)].pin_hash", "must be pbkdf2-sha256$ITERATIONS(>=10000)$SALT$HASH (base64)")
+                throw fail("staff_pins[\(i)].pin_hash",
+                           "must be pbkdf2-sha256$ITERATIONS(10000…10000000)$SALT$HASH (base64)")
             }
         }
     }

@@ -125,6 +125,31 @@ public enum KioskJSON {
         var scanner = DuplicateKeyScanner(bytes: Array(data))
         return scanner.run()
     }
+
+    /// The first string (value or key) in a JSON document that holds a `SafeText.isUnsafe` scalar or is longer
+    /// than `maxLength` characters, as `(path, reason)`; nil when every string is clean or the bytes are not JSON.
+    /// Config bundles use it on their encoded payload, so every text field is covered without listing them.
+    public static func firstUnsafeText(in data: Data, maxLength: Int) -> (path: String, reason: String)? {
+        var scanner = DuplicateKeyScanner(bytes: Array(data))
+        scanner.textLimit = maxLength
+        _ = scanner.run()
+        return scanner.unsafeText
+    }
+
+    /// Why `text` may not be stored or shown as it is, or nil when it is clean and at most `maxLength` long.
+    public static func textProblem(_ text: String, maxLength: Int) -> String? {
+        if let s = SafeText.firstUnsafe(in: text) {
+            return "contains control or invisible character U+\(String(s.value, radix: 16, uppercase: true).leftPadded(4))"
+        }
+        if text.count > maxLength { return "longer than \(maxLength) characters" }
+        return nil
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - self.count)) + self
+    }
 }
 
 private struct DuplicateKeyScanner {
@@ -132,12 +157,25 @@ private struct DuplicateKeyScanner {
     var i = 0
     var path: [String] = []
     var found: String?
+    /// When set, strings are also checked with `KioskJSON.textProblem` and the first offender is kept.
+    var textLimit: Int?
+    var unsafeText: (path: String, reason: String)?
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func run() -> String? {
         _ = self.value(depth: 0)
         return self.found
+    }
+
+    static func render(_ components: [String]) -> String {
+        components.reduce("") { p, k in k.hasPrefix("[") ? p + k : (p.isEmpty ? k : p + "." + k) }
+    }
+
+    mutating func check(_ text: String, at components: [String]) {
+        guard let limit = self.textLimit, self.unsafeText == nil,
+              let reason = KioskJSON.textProblem(text, maxLength: limit) else { return }
+        self.unsafeText = (DuplicateKeyScanner.render(components), reason)
     }
 
     mutating func skipSpace() {
@@ -166,7 +204,10 @@ private struct DuplicateKeyScanner {
                 if self.bytes[self.i] == 0x5D { self.i += 1; return true }
                 return false
             }
-        case 0x22: return self.string() != nil
+        case 0x22:
+            guard let text = self.string() else { return false }
+            self.check(text, at: self.path)
+            return true
         default:
             // number, true, false, null: anything up to a delimiter
             let start = self.i
@@ -186,11 +227,10 @@ private struct DuplicateKeyScanner {
             self.skipSpace()
             guard self.i < self.bytes.count, self.bytes[self.i] == 0x22, let key = self.string() else { return false }
             if !keys.insert(key).inserted {
-                self.found = (self.path + [key]).reduce("") { p, k in
-                    k.hasPrefix("[") ? p + k : (p.isEmpty ? k : p + "." + k)
-                }
+                self.found = DuplicateKeyScanner.render(self.path + [key])
                 return false
             }
+            self.check(key, at: self.path + [key])
             self.skipSpace()
             guard self.i < self.bytes.count, self.bytes[self.i] == 0x3A else { return false }
             self.i += 1

@@ -72,11 +72,27 @@ extension JurisdictionProfile {
         }
         guard JurisdictionProfile.isSlug(self.id) else { throw fail("id", "must be a lowercase slug") }
         guard self.feeIDR >= 0 else { throw fail("fee_idr", "must not be negative") }
+        guard ConfigLimits.rupiah.contains(self.feeIDR) else {
+            throw fail("fee_idr", "must be at most Rp \(ConfigLimits.rupiah.upperBound), got \(self.feeIDR)")
+        }
         guard !self.services.isEmpty else { throw fail("services", "must not be empty") }
         guard !self.complaintChannels.isEmpty else { throw fail("complaint_channels", "must not be empty") }
         for day in self.conventions.weekend where !(1...7).contains(day) {
             throw fail("conventions.weekend", "ISO weekdays are 1…7")
         }
+        guard Set(self.conventions.weekend).count == self.conventions.weekend.count else {
+            throw fail("conventions.weekend", "must not repeat a day")
+        }
+        guard self.conventions.weekend.count <= ConfigLimits.weekendDays else {
+            throw fail("conventions.weekend", "at most 6 of the 7 weekdays can be weekend days (there must be working days)")
+        }
+        guard self.conventions.holidays.count <= ConfigLimits.holidays else {
+            throw fail("conventions.holidays", "at most \(ConfigLimits.holidays) dates")
+        }
+        for (i, h) in self.conventions.holidays.enumerated() where !ConfigLimits.holidayYears.contains(h.year) {
+            throw fail("conventions.holidays[\(i)]", "must be in the years 2000…2100, got \(h)")
+        }
+        try ConfigLimits.checkText(self, root: root)
         let categories = Set(self.categories.map(\.id))
         var seen = Set<String>()
         let derived: Set<String> = ["years_since_event", "days_since_event"]
@@ -109,8 +125,15 @@ extension JurisdictionProfile {
                 if let sla = p.sla, sla.period.amount <= 0 {
                     throw fail("\(at).products[\(j)].sla.period.amount", "must be positive")
                 }
+                if let sla = p.sla, let e = ConfigLimits.check(sla.period, field: "\(root).\(at).products[\(j)].sla.period") {
+                    throw e
+                }
                 if let v = p.validity, v.period == nil, v.untilFact == nil {
                     throw fail("\(at).products[\(j)].validity", "needs a period or until_fact")
+                }
+                if let period = p.validity?.period,
+                   let e = ConfigLimits.check(period, field: "\(root).\(at).products[\(j)].validity.period") {
+                    throw e
                 }
             }
             for (j, e) in (service.exemptions ?? []).enumerated() {
@@ -127,6 +150,7 @@ extension JurisdictionProfile {
             if let d = service.deadline {
                 if d.none != true, d.period == nil { throw fail("\(at).deadline", "needs a period or none: true") }
                 if let p = d.period, p.amount <= 0 { throw fail("\(at).deadline.period.amount", "must be positive") }
+                if let p = d.period, let e = ConfigLimits.check(p, field: "\(root).\(at).deadline.period") { throw e }
             }
             if let tiers = service.lateTiers {
                 guard service.deadline?.period != nil else {
@@ -137,9 +161,18 @@ extension JurisdictionProfile {
                     if t.within == nil, j != tiers.count - 1 {
                         throw fail("\(at).late_tiers[\(j)].within", "only the last tier may be open-ended")
                     }
+                    if let w = t.within, let e = ConfigLimits.check(w, field: "\(root).\(at).late_tiers[\(j)].within") {
+                        throw e
+                    }
                 }
             }
             if let fine = service.fine, fine.amountIDR < 0 { throw fail("\(at).fine.amount_idr", "must not be negative") }
+            if let fine = service.fine, !ConfigLimits.rupiah.contains(fine.amountIDR) {
+                throw fail("\(at).fine.amount_idr", "must be at most Rp \(ConfigLimits.rupiah.upperBound), got \(fine.amountIDR)")
+            }
+            if let e = service.eligibility, !ConfigLimits.minimumAge.contains(e.minimumAge) {
+                throw fail("\(at).eligibility.minimum_age", "must be 0…150, got \(e.minimumAge)")
+            }
             if let e = service.eligibility, !known.contains(e.maritalStatusFact) {
                 throw fail("\(at).eligibility.marital_status_fact", "undeclared fact \(e.maritalStatusFact)")
             }

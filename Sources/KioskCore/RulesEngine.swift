@@ -60,6 +60,26 @@ public struct RuleEvaluation: Hashable, Sendable, Codable {
         case fineIDR = "fine_idr"
         case fineIndicative = "fine_indicative"
     }
+
+    /// As synthesised, except that `fine_idr` is always present: 0 when there is no fine, so JSON readers need
+    /// no missing-key case. (Decoding keeps the synthesised form; `0` then reads back as `0`.)
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(self.service, forKey: .service)
+        try c.encode(self.profile, forKey: .profile)
+        try c.encode(self.eventDate, forKey: .eventDate)
+        try c.encode(self.reportDate, forKey: .reportDate)
+        try c.encodeIfPresent(self.deadline, forKey: .deadline)
+        try c.encode(self.daysLate, forKey: .daysLate)
+        try c.encodeIfPresent(self.tier, forKey: .tier)
+        try c.encode(self.assessment, forKey: .assessment)
+        try c.encode(self.fineIDR ?? 0, forKey: .fineIDR)
+        try c.encode(self.fineIndicative, forKey: .fineIndicative)
+        try c.encode(self.issuance, forKey: .issuance)
+        try c.encode(self.requirements, forKey: .requirements)
+        try c.encode(self.references, forKey: .references)
+        try c.encode(self.notes, forKey: .notes)
+    }
 }
 
 /// Why a rule evaluation could not be made. Each case has a message in Bahasa Indonesia and English.
@@ -182,8 +202,12 @@ public struct RulesEngine: Sendable {
             if rule.none == true || rule.period == nil {
                 result.assessment = .noDeadline
                 result.tier = .onTime
-            } else if let period = rule.period {
-                let deadline = self.profile.conventions.date(period, after: eventDate)
+            } else if let period = rule.period,
+                      self.profile.conventions.date(period, after: eventDate) == nil {
+                // Only an unvalidated profile gets here (e.g. every weekday a weekend): say so, never spin or trap.
+                result.assessment = .indeterminate
+                notes.append(RulesEngine.uncomputable(period))
+            } else if let period = rule.period, let deadline = self.profile.conventions.date(period, after: eventDate) {
                 result.assessment = .assessed
                 result.deadline = deadline
                 result.daysLate = max(0, deadline.days(until: reportDate))
@@ -191,7 +215,10 @@ public struct RulesEngine: Sendable {
                     result.tier = .onTime
                 } else {
                     let tier = (service.lateTiers ?? []).first { tier in
-                        tier.within.map { reportDate <= self.profile.conventions.date($0, after: eventDate) } ?? true
+                        // A bound that cannot be computed lies beyond the calendar: the report is within it.
+                        tier.within.map { within in
+                            self.profile.conventions.date(within, after: eventDate).map { reportDate <= $0 } ?? true
+                        } ?? true
                     }
                     result.tier = tier?.tier ?? .late
                     cite(tier?.reference)
@@ -217,6 +244,13 @@ public struct RulesEngine: Sendable {
         result.references = references
         result.notes = notes
         return result
+    }
+
+    /// The note for a period the profile's calendar cannot resolve within the engine's bounds.
+    static func uncomputable(_ period: Period) -> LocalizedText {
+        LocalizedText(
+            "Tanggal \(period.description) tidak dapat dihitung dengan kalender profil ini; Dinas yang menentukan.",
+            "The date \(period.label.en ?? period.description) later cannot be computed with this profile's calendar; the Dinas decides.")
     }
 
     private func checkedFacts(_ given: Facts, for service: Service) throws(RulesError) -> Facts {
@@ -285,6 +319,7 @@ public struct RulesEngine: Sendable {
                 out.dueAt = due.description + conventions.utcOffset.description
             } else {
                 out.due = conventions.date(sla.period, after: start)
+                if out.due == nil { out.pending = RulesEngine.uncomputable(sla.period) }
             }
         } else if product.sla == nil {
             out.pending = LocalizedText(
@@ -322,8 +357,10 @@ public struct LocalDateTime: Hashable, Sendable, CustomStringConvertible {
         self.minuteOfDay = minuteOfDay
     }
 
+    /// `hours` later; saturates at the calendar's ends (never traps, whatever `hours` is).
     public func adding(hours: Int) -> LocalDateTime {
-        let total = self.minuteOfDay + hours * 60
+        let capped = min(max(hours, -90_000_000), 90_000_000)  // more than 10 000 years either way
+        let total = self.minuteOfDay + capped * 60
         let dayShift = total >= 0 ? total / 1440 : (total - 1439) / 1440
         return LocalDateTime(date: self.date.adding(days: dayShift), minuteOfDay: total - dayShift * 1440)
     }

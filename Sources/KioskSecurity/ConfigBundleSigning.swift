@@ -44,13 +44,16 @@ public enum ConfigBundleSigner {
         }
         let signature = try key.sign(bytes)
         let bundle = ConfigBundle(payloadBytes: bytes, signature: signature, keyID: key.publicKey.keyID)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return try encoder.encode(bundle)
+        return try KioskJSON.encoder(pretty: true).encode(bundle)
     }
 
     /// Checks shape, then trust, then signature, then payload: nothing is decoded from unverified bytes.
-    public static func verify(bundle data: Data, trusted: [Ed25519PublicKey]) throws(BundleError) -> VerifiedBundle {
+    /// Duplicate keys are refused in the envelope and in the payload; every payload field is range-checked.
+    /// - Parameter now: the kiosk clock when applying (an `issued_at` more than a day ahead is refused); nil to
+    ///   check only the documented ranges, as when re-verifying the bundle already applied.
+    public static func verify(bundle data: Data, trusted: [Ed25519PublicKey], now: Date? = nil) throws(BundleError)
+        -> VerifiedBundle
+    {
         let parts: ConfigBundle.Parts
         do {
             parts = try ConfigBundle.parse(data)
@@ -64,7 +67,7 @@ public enum ConfigBundleSigner {
             throw .badSignature(keyID: parts.keyID)
         }
         do {
-            let payload = try ConfigPayload.load(parts.payloadBytes)
+            let payload = try ConfigPayload.load(parts.payloadBytes, now: now)
             return VerifiedBundle(payload: payload, payloadBytes: parts.payloadBytes, keyID: parts.keyID)
         } catch {
             throw .invalidPayload(error)

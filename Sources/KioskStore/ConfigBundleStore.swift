@@ -12,6 +12,16 @@ public enum ConfigApplyError: Error, Sendable, CustomStringConvertible {
     case notNewer(offered: Int, current: Int)
     case storage(StoreError)
 
+    /// The failing field of a refused bundle (`payload.kiosk.retention_days`, `bundle.signature`, …).
+    public var field: String? {
+        switch self {
+        case .rejected(let e): return e.field
+        case .notForThisKiosk: return "payload.targets"
+        case .notNewer: return "payload.version"
+        case .storage: return nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .rejected(let e): return "rejected: \(e)"
@@ -50,12 +60,16 @@ public struct ConfigBundleStore: Sendable {
 
     public func currentVersion(trusted: [Ed25519PublicKey]) -> Int { self.current(trusted: trusted)?.bundle.payload.version ?? 0 }
 
-    /// Verifies and applies a bundle; the old current one becomes last-known-good.
+    /// Verifies and applies a bundle; the old current one becomes last-known-good. A bundle that is refused for
+    /// any reason (signature, a field out of its documented range, a duplicate key, an `issued_at` more than a day
+    /// ahead of `now`) changes nothing: the applied configuration stays in force.
     @discardableResult
-    public func apply(_ data: Data, trusted: [Ed25519PublicKey], kioskID: String) throws(ConfigApplyError) -> ConfigPayload {
+    public func apply(_ data: Data, trusted: [Ed25519PublicKey], kioskID: String, now: Date = Date())
+        throws(ConfigApplyError) -> ConfigPayload
+    {
         let verified: VerifiedBundle
         do {
-            verified = try ConfigBundleSigner.verify(bundle: data, trusted: trusted)
+            verified = try ConfigBundleSigner.verify(bundle: data, trusted: trusted, now: now)
         } catch {
             throw .rejected(error)
         }

@@ -97,8 +97,7 @@ public struct USBTransfer: Sendable {
             entries.append(.init(id: id, manifest: "applications/\(id)/manifest.json", files: files))
             summary.applications += 1
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let encoder = KioskJSON.encoder(pretty: true)
         let index = try encoder.encode(ExportIndex(kioskID: self.kioskID, exportedAt: ISO8601DateFormatter().string(from: Date()),
                                                    applications: entries))
         try USBTransfer.writeAtomically(index, to: "\(dir)/kiosk-export.json")

@@ -36,6 +36,7 @@ func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: S
                 attachments: [NewAttachment(requirement: "r", data: randomBytes(size), fileExtension: "jpg")])).id
         }()
         try Data(server.token.utf8).write(to: URL(fileURLWithPath: "\(dir)/token"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(dir)/token")
         let args = ["--data-dir", dir, "sync", "run", "--dinas", server.url.absoluteString, "--kiosk-id", "desa-01",
                     "--token-file", "\(dir)/token", "--until-idle", "--backoff-base", "0.05"]
         let p = Process()
@@ -77,6 +78,7 @@ func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: S
         }()
         try Data("wrong\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad-token"))
         try Data("\(server.token)\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/token"))
+        for f in ["bad-token", "token"] { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(dir)/\(f)") }
         try Data(try server.key.publicKey.pem().utf8).write(to: URL(fileURLWithPath: "\(dir)/dinas.pub.pem"))
         let base = ["--data-dir", dir, "sync", "run", "--dinas", server.url.absoluteString, "--kiosk-id", "desa-01",
                     "--trusted-key", "\(dir)/dinas.pub.pem", "--until-idle"]
