@@ -55,7 +55,7 @@ struct LocalConfig: Decodable {
         }
         let data = try context.read(path, what: "konfigurasi / config")
         do {
-            return try JSONDecoder().decode(LocalConfig.self, from: data)
+            return try KioskJSON.decode(LocalConfig.self, from: data)
         } catch {
             throw CLIError(.dataError, code: "invalid_config", id: "Konfigurasi \(path) rusak: \(error)",
                            en: "Config \(path) is invalid: \(error)")
@@ -126,6 +126,9 @@ struct GlobalOptions {
             }
             if let quarantine = report.quarantineDirectory {
                 context.stderr("kioskctl: PERINGATAN / WARNING: \(report.quarantined.count) berkas tanpa catatan dipindah ke / unreferenced files moved to \(SafeText.visible(quarantine))\n")
+            }
+            if let problem = report.sweepError {
+                context.stderr("kioskctl: PERINGATAN / WARNING: pembersihan spool gagal, berkas dibiarkan / spool sweep failed, files left in place: \(SafeText.visible(problem))\n")
             }
             for missing in report.missingFiles {
                 context.stderr("kioskctl: PERINGATAN / WARNING: berkas hilang / missing file \(SafeText.visible(missing))\n")

@@ -176,6 +176,16 @@ public final class KioskStore: @unchecked Sendable {
     /// to `DATA/quarantine/<time>/…`, never unlinked. Live rows whose files are missing are reported. If writers
     /// keep the lock, the sweep is skipped (a later open does it).
     private func sweep() throws(StoreError) -> OpenReport {
+        do {
+            return try self.sweepUnderLock()
+        } catch .io(let what, let code) {
+            // Housekeeping must not take the kiosk down: the files stay where they are for the next open.
+            return OpenReport(schemaVersion: 0, migrated: [], orphansRemoved: [], missingFiles: [], sweepSkipped: true,
+                              sweepError: StoreError.io(what, code).description)
+        }
+    }
+
+    private func sweepUnderLock() throws(StoreError) -> OpenReport {
         let done = try self.spoolLock.withExclusive { () throws(StoreError) -> OpenReport in
             let (live, purged, apps, liveDocuments) = try self.sync { db in
                 (Set(try db.query("SELECT file FROM attachments WHERE purged_at IS NULL").map { $0.text(0) }),
@@ -204,7 +214,8 @@ public final class KioskStore: @unchecked Sendable {
         var tt = time_t(t)
         gmtime_r(&tt, &tmv)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(tmv.tm_year + 1900)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))Z-\(getpid())"
+        return "\(tmv.tm_year + 1900)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))Z-\(getpid())-"
+            + String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 
     /// One spool's sweep; the caller holds the exclusive spool lock.
@@ -301,7 +312,19 @@ public final class KioskStore: @unchecked Sendable {
 
         let folder = app.id.uuidString.lowercased()
         return try self.spoolLock.withShared { () throws(StoreError) -> SubmitReceipt in
-            try self.spool.beginFolder(folder)
+            do throws(StoreError) {
+                try self.spool.beginFolder(folder)
+            } catch .alreadySubmitted(let id) {
+                // A marker left by a writer that crashed before its commit (and no row): nothing was acknowledged,
+                // so its leftovers go and this submission takes its place. A live writer or a row keeps the refusal.
+                let hasRow = try self.sync { db in
+                    !(try db.query("SELECT 1 FROM applications WHERE id = ?", [.text(folder)]).isEmpty)
+                }
+                guard !hasRow, self.spool.markerOwnerIsDead(folder) else { throw StoreError.alreadySubmitted(id) }
+                self.spool.removeApplicationFolder(folder)
+                self.spool.endFolder(folder)
+                try self.spool.beginFolder(folder)
+            }
             defer { self.spool.endFolder(folder) }
             do {
                 let exists = try self.sync { db in

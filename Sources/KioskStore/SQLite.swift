@@ -10,7 +10,8 @@ public struct SQLiteError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isConstraintViolation: Bool { self.code & 0xff == SQLITE_CONSTRAINT }
     public var isFull: Bool { self.code & 0xff == SQLITE_FULL }
     /// Another connection (usually another process) holds a conflicting lock: worth retrying after a pause.
-    public var isBusy: Bool { self.code & 0xff == SQLITE_BUSY || self.code & 0xff == SQLITE_LOCKED }
+    /// (SQLITE_LOCKED is a conflict inside one connection, which waiting does not fix.)
+    public var isBusy: Bool { self.code & 0xff == SQLITE_BUSY }
 
     public var description: String {
         "SQLite error \(self.code): \(self.message)" + (self.sql.map { " [\($0.prefix(120))]" } ?? "")

@@ -349,6 +349,9 @@ struct Spool: Sendable {
             if errno == EEXIST { throw .alreadySubmitted(folder) }
             throw .io("create \(marker)", errno)
         }
+        // The writer's pid, so a later submit of the same id can tell a crashed writer's marker from a live one.
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
         // Not fsynced: a marker lost to a power cut only means the sweep quarantines instead of removing.
         if mkdir("\(self.root)/\(folder)", 0o700) != 0 {
@@ -358,6 +361,15 @@ struct Spool: Sendable {
         }
         _ = chmod("\(self.root)/\(folder)", 0o700)
         Spool.syncDirectory(self.root)
+    }
+
+    /// True when `folder`'s intent marker names a process that no longer exists: a writer that crashed between
+    /// its first file and its commit. Only the caller, knowing that no application row exists, may then clear it.
+    func markerOwnerIsDead(_ folder: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "\(self.tmp)/\(folder).intent", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     func endFolder(_ folder: String) {

@@ -232,9 +232,14 @@ public struct OpenReport: Hashable, Sendable, Codable {
     public var quarantineDirectory: String?
     /// Writers kept the spool lock, so this open did not sweep (a later one will).
     public var sweepSkipped: Bool
+    /// The sweep stopped on a file-system error (e.g. a read-only or separately mounted spool): housekeeping
+    /// failed, the store still opens, and staff see why (`store check`, the log).
+    public var sweepError: String?
 
     public init(schemaVersion: Int, migrated: [Int], orphansRemoved: [String], missingFiles: [String],
-                quarantined: [String] = [], quarantineDirectory: String? = nil, sweepSkipped: Bool = false) {
+                quarantined: [String] = [], quarantineDirectory: String? = nil, sweepSkipped: Bool = false,
+                sweepError: String? = nil) {
+        self.sweepError = sweepError
         self.schemaVersion = schemaVersion
         self.migrated = migrated
         self.orphansRemoved = orphansRemoved
@@ -251,6 +256,7 @@ public struct OpenReport: Hashable, Sendable, Codable {
         case missingFiles = "missing_files"
         case quarantineDirectory = "quarantine_directory"
         case sweepSkipped = "sweep_skipped"
+        case sweepError = "sweep_error"
     }
 }
 

@@ -69,6 +69,59 @@ import Testing
         #expect(try store.check().ok)
     }
 
+    /// A retry of the same application id after its writer crashed before the commit (marker of a dead pid, no row)
+    /// succeeds without waiting for a sweep; a live writer's marker, or a committed row, keeps the refusal and the
+    /// committed files.
+    @Test func aCrashedWritersMarkerDoesNotBlockTheRetryButACommittedRowDoes() throws {
+        let dir = try makeTempDir()
+        let (store, _) = try KioskStore.open(directory: dir)
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run()
+        dead.waitUntilExit()
+        func leaveMarker(_ id: UUID, pid: Int32, leftover: Bool) throws {
+            let folder = id.uuidString.lowercased()
+            if leftover {
+                try FileManager.default.createDirectory(atPath: "\(dir)/attachments/\(folder)", withIntermediateDirectories: false)
+                try bytes(40, seed: 9).write(to: URL(fileURLWithPath: "\(dir)/attachments/\(folder)/1.jpg"))
+            }
+            FileManager.default.createFile(atPath: "\(dir)/attachments/.tmp/\(folder).intent", contents: Data("\(pid)\n".utf8))
+        }
+        let retried = UUID()
+        try leaveMarker(retried, pid: dead.processIdentifier, leftover: true)
+        let receipt = try store.submit(newApplication([NewAttachment(requirement: "r", data: bytes(300, seed: 3), fileExtension: "jpg")], id: retried))
+        let app = try store.application(retried.uuidString)
+        #expect(app.trackingCode == receipt.trackingCode)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(of: app.attachments[0]))) == bytes(300, seed: 3))
+
+        let live = UUID()
+        try leaveMarker(live, pid: getpid(), leftover: false)
+        #expect { _ = try store.submit(newApplication([NewAttachment(requirement: "r", data: bytes(30), fileExtension: "jpg")], id: live)) }
+            throws: { ($0 as? StoreError)?.code == "already_submitted" }
+
+        try leaveMarker(retried, pid: dead.processIdentifier, leftover: false)
+        #expect { _ = try store.submit(newApplication([NewAttachment(requirement: "r", data: bytes(30), fileExtension: "jpg")], id: retried)) }
+            throws: { ($0 as? StoreError)?.code == "already_submitted" }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(of: app.attachments[0]))) == bytes(300, seed: 3))
+    }
+
+    /// Two sweeps in the same second by the same process never share a quarantine folder (a rename there would
+    /// replace the first orphan with the second).
+    @Test func quarantinesOfTheSamePathNeverReplaceEachOther() throws {
+        let dir = try makeTempDir()
+        _ = try KioskStore.open(directory: dir)
+        var folders: [String] = []
+        for seed in [UInt8(1), 2] {
+            try bytes(50, seed: seed).write(to: URL(fileURLWithPath: "\(dir)/attachments/stray.bin"))
+            let (_, report) = try KioskStore.open(directory: dir)
+            #expect(report.quarantined == ["stray.bin"])
+            folders.append(try #require(report.quarantineDirectory))
+        }
+        #expect(folders[0] != folders[1])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folders[0])/attachments/stray.bin")) == bytes(50, seed: 1))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folders[1])/attachments/stray.bin")) == bytes(50, seed: 2))
+    }
+
     func refusal(_ path: String, _ store: KioskStore) -> StoreError? {
         do {
             _ = try store.submit(newApplication([NewAttachment(requirement: "r", path: path)]))

@@ -37,9 +37,9 @@ let config = StoreConfiguration(maxAttachmentBytes: 1 << 20, maxApplicationBytes
 if mode == "stats" {
     for _ in 0..<rounds {
         do {
-            let (reader, _) = try KioskStore.open(directory: args[1], configuration: config)
+            let (reader, report) = try KioskStore.open(directory: args[1], configuration: config)
             let stats = try reader.queueStats()
-            emit("STATS \(stats.counts.values.reduce(0, +))")
+            emit("STATS \(stats.counts.values.reduce(0, +)) \(report.sweepSkipped ? "skipped" : "swept")")
         } catch {
             emit("STATS-FAILED \(error)")
         }
