@@ -232,7 +232,8 @@ public struct USBTransfer: Sendable {
                 continue
             }
             do {
-                try DocumentSignature.verify(document: bytes, sha256: d.sha256, signature: d.signature, keyID: d.keyID, trusted: trusted)
+                try DocumentSignature.verify(document: bytes, sha256: d.sha256, applicationID: id, product: d.product,
+                                             signature: d.signature, keyID: d.keyID, trusted: trusted)
                 _ = try self.store.storeDocument(id, documentID: d.documentID, product: d.product, data: bytes,
                                                  sha256: d.sha256, signature: d.signature, keyID: d.keyID)
                 summary.documentsStored += 1
