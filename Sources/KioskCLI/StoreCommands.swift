@@ -116,7 +116,7 @@ enum ApplicationCommands {
         context.print("  Layanan / Service:   \(app.service) [\(app.profile)]")
         context.print("  Pemohon / Applicant: NIK \(app.applicantNIKMasked)")
         context.print("  Status:              \(app.state.rawValue) — \(app.state.label.bilingual)")
-        if let reason = app.stateReason { context.print("  Alasan / Reason:     \(reason)") }
+        if let reason = app.stateReason { context.print("  Alasan / Reason:     \(SafeText.visible(reason))") }
         context.print("  Dokumen / Attachments (\(app.attachmentCount), \(app.totalBytes) bytes):")
         for a in app.attachments {
             context.print("    \(a.seq). \(a.requirement)  \(a.size) bytes  sha256 \(a.sha256)\(a.purged ? "  [dihapus / purged]" : "")")
@@ -124,7 +124,7 @@ enum ApplicationCommands {
         context.print("  Riwayat / History:")
         for h in history {
             let change = h.from.map { "\($0.rawValue) → \(h.to?.rawValue ?? "")" } ?? h.event
-            context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(h.actor))\(h.detail.map { "  \($0)" } ?? "")")
+            context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(h.actor))\(h.detail.map { "  \(SafeText.visible($0))" } ?? "")")
         }
     }
 }
@@ -171,7 +171,7 @@ enum QueueCommands {
         }
         for i in items {
             var line = "\(i.trackingCode.formatted)  \(i.applicationID.uuidString.lowercased())  \(i.service)  \(i.applicationState.rawValue)  attempts=\(i.attempts)"
-            if let r = i.quarantineReason { line += "  reason=\(r)" } else if let e = i.lastError { line += "  last_error=\(e)" }
+            if let r = i.quarantineReason { line += "  reason=\(SafeText.visible(r))" } else if let e = i.lastError { line += "  last_error=\(SafeText.visible(e))" }
             context.print(line)
         }
         if items.isEmpty { context.print("(kosong / empty)") }

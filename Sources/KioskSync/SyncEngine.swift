@@ -260,7 +260,7 @@ public final class SyncEngine: Sendable {
         for a in remote.attachments {
             guard let local = manifest.attachments.first(where: { $0.seq == a.seq }) else { continue }
             guard a.size == local.size, (0...local.size).contains(a.received) else {
-                throw SyncError.badResponse("Dinas reports attachment \(a.seq) with received \(a.received) of size \(a.size) (expected 0…\(local.size))")
+                throw SyncError.badResponse("Dinas reports attachment \(a.seq) of size \(a.size) with received \(a.received) outside 0…\(local.size)")
             }
             _ = try self.client.url(a.uploadURL)
         }
@@ -342,8 +342,11 @@ public final class SyncEngine: Sendable {
                     try stalled(.badResponse("PATCH answered \(r.status) without progress (offset \(confirmed))"))
                 }
             } catch SyncError.offsetConflict(let o) {
+                if let o, !(0...size).contains(o) {
+                    throw SyncError.badResponse("409: Upload-Offset \(o) outside 0…\(size)")
+                }
                 try stalled(.offsetConflict(o))
-                if let o, (0...size).contains(o) { offset = o } else { resync = true }
+                if let o { offset = o } else { resync = true }
             } catch SyncError.uploadExpired {
                 recreated += 1
                 guard recreated <= self.options.maxExpiredRecreates else { throw SyncError.uploadExpired }

@@ -221,7 +221,7 @@ public struct USBTransfer: Sendable {
         }
         for s in index.states ?? [] {
             guard let id = UUID(uuidString: s.applicationID), let state = ApplicationState(rawValue: s.state) else { continue }
-            if (try? self.store.applyDinasState(id, state, reason: s.reason)) == true { summary.states += 1 }
+            if (try? self.store.applyDinasState(id, state, reason: SyncEngine.dinasText(s.reason))) == true { summary.states += 1 }
         }
         for d in index.documents ?? [] {
             guard let id = UUID(uuidString: d.applicationID), (try? self.store.application(id.uuidString)) != nil,
