@@ -241,7 +241,8 @@ class Handler(BaseHTTPRequestHandler):
                         room = int(limit)
                 want = min(want, room)
             try:
-                piece = self.rfile.read(want)
+                # read1 hands over what already arrived: a reset mid-read must not lose the buffered bytes.
+                piece = self.rfile.read1(want) if drop_ok else self.rfile.read(want)
             except (ConnectionResetError, TimeoutError, OSError):
                 piece = b""
             if not piece:
