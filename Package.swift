@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
-            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
+            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
         .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime"]),
 
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
         .testTarget(name: "KioskDevicesTests", dependencies: ["KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
-        .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices"]),
+        .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],

@@ -87,7 +87,7 @@ enum PrinterCommands {
 
     /// Prints the ready documents of an application, recording each print (or failure) in the store.
     static func printApplication(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
-        let args = try Arguments(raw, options: ["printer", "product"], flags: ["json"])
+        let args = try Arguments(raw, options: ["printer", "product", "trusted-key"], flags: ["json"])
         let key = try args.positional(0, "ID-OR-TRACKING-CODE")
         try args.noExtraPositionals(after: 1)
         let config = try global.localConfig(context: context)
@@ -103,6 +103,7 @@ enum PrinterCommands {
                            en: "No documents are ready for \(app.trackingCode.formatted).")
         }
         let p = try self.printer(args, global: global, context: context)
+        let trusted = try SyncCommands.trustedKeys(args, config: config, context: context)
         var outcomes: [[String: String]] = []
         var failed = false
         for doc in docs {
@@ -111,7 +112,16 @@ enum PrinterCommands {
                     throw CLIError(.dataError, code: "reprint_limit", id: "Batas cetak ulang \(doc.product) tercapai; hubungi petugas.",
                                    en: "The reprint limit for \(doc.product) is reached; ask staff.")
                 }
-                let result = self.runPrint(p, path: store.path(of: doc), title: "\(app.trackingCode.formatted) \(doc.product)", copies: 1,
+                // Verified again (hash and Dinas signature) immediately before printing; a refusal is recorded.
+                guard case .verified(let path) = try store.verifyForPrint(documentID: doc.documentID, trusted: trusted, actor: "kiosk") else {
+                    failed = true
+                    outcomes.append(["product": doc.product, "printed": "false", "detail": "verification failed"])
+                    if !args.has("json") {
+                        context.print("TIDAK DICETAK — dokumen tidak lolos verifikasi, hubungi petugas / NOT PRINTED — document failed verification, ask staff: \(SafeText.visible(doc.product))")
+                    }
+                    continue
+                }
+                let result = self.runPrint(p, path: path, title: "\(app.trackingCode.formatted) \(doc.product)", copies: 1,
                                            timeout: config.printer?.jobTimeoutSeconds ?? 120)
                 let (printed, sheets, detail): (Bool, Int, String) = switch result {
                 case .success(let o): (o.printed, o.sheets, o.detail)

@@ -68,7 +68,7 @@ enum SyncCommands {
             store: store, client: DinasClient(endpoint: DinasEndpoint(baseURL: url, kioskID: kioskID, token: token),
                                   requestTimeout: requestTimeout),
             trustedKeys: trusted, configStore: configStore, options: options,
-            log: { line in context.stderr("sync: \(line)\n") })
+            log: { line in context.stderr("sync: \(SafeText.visible(line))\n") })
         let untilIdle = args.has("until-idle")
         let deadline = maxSeconds.map { Date().addingTimeInterval($0) } ?? (untilIdle ? nil : Date())
         let result = self.blocking { await engine.run(untilIdle: untilIdle, deadline: deadline) }
@@ -78,12 +78,12 @@ enum SyncCommands {
         } else {
             context.print("Terkirim / delivered: \(result.delivered), ditunda / retried: \(result.retried), ditahan / quarantined: \(result.quarantined), peristiwa / events: \(result.events), dokumen / documents: \(result.documentsStored) (ditolak / rejected \(result.documentsRejected))")
             if let v = result.configApplied { context.print("Konfigurasi / config version \(v) diterapkan / applied") }
-            if let r = result.configRejected { context.print("Konfigurasi ditolak / config rejected: \(r)") }
+            if let r = result.configRejected { context.print("Konfigurasi ditolak / config rejected: \(SafeText.visible(r))") }
         }
         if let auth = result.authFailure {
             throw CLIError(.noPermission, code: "auth_failed",
-                           id: "PERINGATAN STAF: Dinas menolak kredensial kios; sinkronisasi dihentikan. \(auth)",
-                           en: "STAFF ALERT: the Dinas refused the kiosk credential; sync stopped. \(auth)")
+                           id: "PERINGATAN STAF: Dinas menolak kredensial kios; sinkronisasi dihentikan. \(SafeText.visible(auth))",
+                           en: "STAFF ALERT: the Dinas refused the kiosk credential; sync stopped. \(SafeText.visible(auth))")
         }
         if untilIdle, (stats?.queueCounts["pending"] ?? 0) > 0 {
             throw CLIError(.tempFail, code: "not_idle", id: "Masih ada permohonan yang belum terkirim.",

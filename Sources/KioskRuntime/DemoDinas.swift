@@ -12,11 +12,16 @@ public final class DemoDinas: Sendable {
     public let store: KioskStore
     public let profile: JurisdictionProfile
     public let reviewSeconds: Double
+    /// The demo's own signing key (generated per run): documents are signed as a real Dinas signs them, so the
+    /// check before every print works the same; give `signingKey.publicKey` to `LocalKioskServices`.
+    public let signingKey: Ed25519PrivateKey
 
-    public init(store: KioskStore, profile: JurisdictionProfile, reviewSeconds: Double = 5) {
+    public init(store: KioskStore, profile: JurisdictionProfile, reviewSeconds: Double = 5,
+                signingKey: Ed25519PrivateKey) {
         self.store = store
         self.profile = profile
         self.reviewSeconds = reviewSeconds
+        self.signingKey = signingKey
     }
 
     /// Runs until cancelled.
@@ -56,9 +61,12 @@ public final class DemoDinas: Sendable {
             pdf.text("Ditandatangani secara elektronik (simulasi, bukan dokumen sah).", x: 56, y: 640)
             if let qr = QRCode(app.trackingCode.raw) { pdf.qr(qr, x: 56, y: 460, side: 140) }
             let data = pdf.data()
+            guard let signature = try? DocumentSignature.sign(document: data, applicationID: app.id, product: product.id,
+                                                              with: self.signingKey)
+            else { continue }
             _ = try? self.store.storeDocument(
                 app.id, documentID: UUID().uuidString.lowercased(), product: product.id, data: data,
-                sha256: SHA256.hex(data), signature: "demo", keyID: "demo-dinas")
+                sha256: SHA256.hex(data), signature: signature, keyID: self.signingKey.publicKey.keyID)
         }
         _ = try? self.store.applyDinasState(app.id, .ready, reason: nil)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskSecurity
 import KioskStore
 import Synchronization
 
@@ -38,6 +39,8 @@ public final class LocalKioskServices: KioskServices {
     public let profile: JurisdictionProfile
     public let settings: ResidentSettings
     private let printer: (any Printer)?
+    /// The Dinas keys a document's signature must verify with, checked again before every print.
+    public let trustedKeys: [Ed25519PublicKey]
     private let scanner: any KioskDevices.Scanner
     private let workDir: String
     private let cards: AsyncStream<CardTap>
@@ -47,8 +50,9 @@ public final class LocalKioskServices: KioskServices {
 
     public init(store: KioskStore, profile: JurisdictionProfile, settings: ResidentSettings, printer: (any Printer)?,
                 scanner: any KioskDevices.Scanner, workDir: String, cards: AsyncStream<CardEvent>,
-                simulatedCard: (reader: SimulatedCardReader, nik: NIK)? = nil) throws {
+                simulatedCard: (reader: SimulatedCardReader, nik: NIK)? = nil, trustedKeys: [Ed25519PublicKey] = []) throws {
         self.store = store
+        self.trustedKeys = trustedKeys
         self.profile = profile
         self.settings = settings
         self.printer = printer
@@ -327,6 +331,19 @@ public final class LocalKioskServices: KioskServices {
                 "Batas cetak dokumen ini sudah tercapai. Hubungi petugas desa.",
                 "This document's print limit is reached. Please ask the desa staff."))
         }
+        // Verified again (hash and Dinas signature) immediately before printing; a refusal is recorded for staff.
+        let path: String
+        do throws(StoreError) {
+            switch try self.store.verifyForPrint(documentID: documentID, trusted: self.trustedKeys, actor: "resident") {
+            case .verified(let p): path = p
+            case .refused:
+                return PrintReport(printed: false, sheets: 0, problem: LocalizedText(
+                    "Dokumen ini tidak lolos pemeriksaan keaslian dan tidak dicetak. Hubungi petugas desa.",
+                    "This document failed its authenticity check and was not printed. Please ask the desa staff."))
+            }
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
         progress(0.05)
         // Progress while CUPS works: an estimate that approaches 90 % until the job ends.
         let ticker = Task {
@@ -339,7 +356,7 @@ public final class LocalKioskServices: KioskServices {
         }
         let outcome: Result<PrintOutcome, PrinterError>
         do throws(PrinterError) {
-            outcome = .success(try await printer.print(path: self.store.path(of: doc), title: doc.product,
+            outcome = .success(try await printer.print(path: path, title: doc.product,
                                                        timeout: self.settings.printTimeoutSeconds))
         } catch {
             outcome = .failure(error)

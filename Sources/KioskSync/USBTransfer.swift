@@ -220,7 +220,7 @@ public struct USBTransfer: Sendable {
         }
         for s in index.states ?? [] {
             guard let id = UUID(uuidString: s.applicationID), let state = ApplicationState(rawValue: s.state) else { continue }
-            if (try? self.store.applyDinasState(id, state, reason: s.reason)) == true { summary.states += 1 }
+            if (try? self.store.applyDinasState(id, state, reason: SyncEngine.dinasText(s.reason))) == true { summary.states += 1 }
         }
         for d in index.documents ?? [] {
             guard let id = UUID(uuidString: d.applicationID), (try? self.store.application(id.uuidString)) != nil,
@@ -231,7 +231,8 @@ public struct USBTransfer: Sendable {
                 continue
             }
             do {
-                try DocumentSignature.verify(document: bytes, sha256: d.sha256, signature: d.signature, keyID: d.keyID, trusted: trusted)
+                try DocumentSignature.verify(document: bytes, sha256: d.sha256, applicationID: id, product: d.product,
+                                             signature: d.signature, keyID: d.keyID, trusted: trusted)
                 _ = try self.store.storeDocument(id, documentID: d.documentID, product: d.product, data: bytes,
                                                  sha256: d.sha256, signature: d.signature, keyID: d.keyID)
                 summary.documentsStored += 1

@@ -61,53 +61,101 @@ final class ReferenceDinas {
     deinit { kill(self.process.processIdentifier, SIGKILL) }
 }
 
+/// Tests/DinasReference/flaky_proxy.py: a real TCP hop between the kiosk and the Dinas that resets connections
+/// after N bytes (or at random) and can limit the bandwidth. What it reads from the kiosk crossed the wire.
+final class FlakyProxy {
+    let process = Process()
+    let port: Int
+    let statsPath: String
+
+    init(dir: String, upstream: Int, args: [String]) throws {
+        let root = try sourceRoot(containing: "Tests/DinasReference/flaky_proxy.py")
+        self.statsPath = "\(dir)/proxy-stats.json"
+        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        self.process.arguments = ["python3", "\(root)/Tests/DinasReference/flaky_proxy.py", "--upstream-port", String(upstream),
+                                  "--stats", self.statsPath, "--max-seconds", "170"] + args
+        let out = Pipe()
+        self.process.standardOutput = out
+        try self.process.run()
+        var line = Data()
+        while !line.contains(10) {
+            let d = out.fileHandleForReading.availableData
+            guard !d.isEmpty else { throw NSError(domain: "flaky proxy exited", code: 2) }
+            line.append(d)
+        }
+        self.port = Int(String(decoding: line, as: UTF8.self).split(separator: ":").last!.trimmingCharacters(in: .whitespacesAndNewlines))!
+    }
+
+    func stats() -> [String: Int] {
+        guard let d = FileManager.default.contents(atPath: self.statsPath),
+              let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return [:] }
+        return o.compactMapValues { ($0 as? NSNumber)?.intValue }
+    }
+
+    deinit { kill(self.process.processIdentifier, SIGKILL) }
+}
+
 func benchSync() async throws {
     let base = ProcessInfo.processInfo.environment["KIOSK_BENCH_DIR"] ?? NSTemporaryDirectory()
     let nik = try NIK("5371011708950003", today: CivilDate(year: 2026, month: 11, day: 22)!)
-    /// `reset`: the link dies at the drop point, so what the kiosk had not yet transmitted never reaches the wire.
-    func run(label: String, faults: [String], dropMode: String? = nil, apps: Int) async throws -> (Double, Int, [String: Any], Int) {
+    struct Run {
+        var seconds: Double
+        var payload: Int
+        var dinas: [String: Any]
+        var proxy: [String: Int]
+        var delivered: Int
+        var apps: Int
+    }
+    /// `apps` applications of `files` × `fileSize` random bytes, drained through the proxy (when `proxy` is set).
+    func run(label: String, proxy: [String]?, apps: Int, files: Int, fileSize: Int) async throws -> Run {
         let dir = "\(base)/kiosk-bench-sync-\(getpid())-\(label)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let dinas = try ReferenceDinas(dir: dir, faults: faults)
-        if let dropMode { try dinas.setDropMode(dropMode) }
+        let dinas = try ReferenceDinas(dir: dir, faults: ["--seed", "1"])
+        let link = try proxy.map { try FlakyProxy(dir: dir, upstream: dinas.port, args: $0) }
         let store = try KioskStore.open(directory: "\(dir)/kiosk", configuration: StoreConfiguration(minFreeBytes: 0)).0
         var payload = 0
+        var g = SystemRandomNumberGenerator()
         for _ in 0..<apps {
-            var g = SystemRandomNumberGenerator()
-            let atts = (1...5).map { i in
-                NewAttachment(requirement: "r\(i)", data: Data((0..<37_500).flatMap { _ in withUnsafeBytes(of: g.next()) { Array($0) } }),
+            let atts = (1...files).map { i in
+                NewAttachment(requirement: "r\(i)", data: Data((0..<(fileSize / 8)).flatMap { _ in withUnsafeBytes(of: g.next()) { Array($0) } }),
                               fileExtension: "jpg")
             }
-            payload += 5 * 300_000
+            payload += files * fileSize
             _ = try store.submit(NewApplication(service: "birth", profile: "kota-kupang", applicant: nik,
                                                 eventDate: CivilDate(year: 2024, month: 3, day: 10)!, contact: "0812", attachments: atts))
         }
         var options = SyncOptions()
         options.backoff = Backoff(base: 0.05, cap: 0.5)
         options.quickRetryDelay = 0.01
-        options.maxQuickRetries = 50
+        let port = link?.port ?? dinas.port
         let engine = SyncEngine(
-            store: store, client: DinasClient(endpoint: DinasEndpoint(baseURL: URL(string: "http://127.0.0.1:\(dinas.port)")!,
+            store: store, client: DinasClient(endpoint: DinasEndpoint(baseURL: URL(string: "http://127.0.0.1:\(port)")!,
                                                                       kioskID: "bench", token: dinas.token)),
             trustedKeys: [dinas.key.publicKey], configStore: nil, options: options)
         let t0 = monotonicSeconds()
-        let r = await engine.run(untilIdle: true, deadline: Date().addingTimeInterval(600))
+        let r = await engine.run(untilIdle: true, deadline: Date().addingTimeInterval(150))
         let elapsed = monotonicSeconds() - t0
-        return (elapsed, payload, try dinas.stats(), r.delivered)
+        try? await Task.sleep(nanoseconds: 200_000_000)  // the proxy writes its counts after each connection
+        return Run(seconds: elapsed, payload: payload, dinas: try dinas.stats(), proxy: link?.stats() ?? [:],
+                   delivered: r.delivered, apps: apps)
+    }
+    func report(_ title: String, _ r: Run) {
+        let wire = Double(r.proxy["bytes_from_kiosk"] ?? 0), uploads = Double(r.dinas["upload_bytes_received"] as? Int ?? 0)
+        print("sync: \(title): \(r.delivered)/\(r.apps) applications delivered in \(String(format: "%.1f", r.seconds)) s, \(r.proxy["connections"] ?? 0) connections, \(r.proxy["resets"] ?? 0) resets")
+        print(String(format: "sync:   wire / payload = %.4f  [goal <= 1.05]  (every byte the kiosk sent into the link: headers, manifests, HEADs, heartbeats, bytes lost with a reset); upload bodies at the Dinas / payload = %.4f",
+                     wire / Double(r.payload), uploads / Double(r.payload)))
     }
 
-    let (t1, payload1, s1, d1) = try await run(label: "drops", faults: ["--drop-after-bytes", "262144", "--seed", "1"], dropMode: "reset", apps: 10)
-    // upload_bytes_received: PATCH bodies as read by the Dinas; bytes_received: every request line, header and body.
-    let uploads = Double(s1["upload_bytes_received"] as? Int ?? 0), all = Double(s1["bytes_received"] as? Int ?? 0)
-    print("sync: connection drop every 256 KiB, \(d1) applications of 5 x 300 KB (\(payload1) payload bytes), \(s1["drops"] ?? 0) drops, \(s1["requests"] ?? 0) requests")
-    print(String(format: "sync: bytes on the wire / payload = %.4f (all request bytes incl. headers, manifests, HEADs, heartbeats); upload bodies / payload = %.4f  [goal <= 1.05]",
-                 all / Double(payload1), uploads / Double(payload1)))
-    print(String(format: "sync: drained in %.2f s with drops", t1))
-    let (_, payload3, s3, _) = try await run(label: "drain", faults: ["--drop-after-bytes", "262144", "--seed", "1"], dropMode: "drain", apps: 10)
-    print(String(format: "sync: pessimistic model (the rest of each dropped request still crosses the wire and is lost): bytes on the wire / payload = %.4f",
-                 Double(s3["bytes_received"] as? Int ?? 0) / Double(payload3)))
-    let (t2, payload2, s2, d2) = try await run(label: "clean", faults: [], apps: 50)
-    print(String(format: "sync: drain %d applications of 5 x 300 KB (%.1f MB) over loopback: %.2f s (%.1f MB/s), wire/payload %.4f",
-                 d2, Double(payload2) / 1e6, t2, Double(payload2) / 1e6 / t2, Double(s2["bytes_received"] as? Int ?? 0) / Double(payload2)))
+    // Issue 13's link: one connection per request, reset after 256 KiB of upload; 8 applications of 2 x 400 KB.
+    let slow = try await run(label: "reset256k-2mbit", proxy: ["--reset-after", "262144", "--rate-bps", "2000000"], apps: 8, files: 2, fileSize: 400_000)
+    report("reset after every 256 KiB at 2 Mbit/s, 8 applications of 2 x 400 KB", slow)
+    let fast = try await run(label: "reset256k-loopback", proxy: ["--reset-after", "262144"], apps: 8, files: 2, fileSize: 400_000)
+    report("reset after every 256 KiB on loopback, 8 applications of 2 x 400 KB", fast)
+    let random = try await run(label: "random-1mib", proxy: ["--drop-mean", "1048576", "--seed", "7", "--rate-bps", "2000000"], apps: 8, files: 2, fileSize: 400_000)
+    report("random resets averaging one per MiB at 2 Mbit/s, 8 applications of 2 x 400 KB", random)
+    let clean = try await run(label: "clean", proxy: nil, apps: 20, files: 5, fileSize: 300_000)
+    print(String(format: "sync: drain %d applications of 5 x 300 KB (%.1f MB) over loopback, no proxy: %.2f s (%.1f MB/s), request bytes / payload %.4f",
+                 clean.delivered, Double(clean.payload) / 1e6, clean.seconds, Double(clean.payload) / 1e6 / clean.seconds,
+                 Double(clean.dinas["bytes_received"] as? Int ?? 0) / Double(clean.payload)))
 }

@@ -2,6 +2,7 @@ import Foundation
 import KioskCore
 import KioskDevices
 import KioskRuntime
+import KioskSecurity
 import KioskStore
 import KioskUI
 
@@ -177,15 +178,17 @@ enum Demo {
         }
         let settings = ResidentSettings(kiosk: kiosk, demo: true, deviceSummary: summary.joined(separator: "; "))
         let services: LocalKioskServices
+        let demoKey: Ed25519PrivateKey
         do {
+            demoKey = try Ed25519PrivateKey.generate()
             services = try LocalKioskServices(store: store, profile: profile, settings: settings, printer: printer,
                                               scanner: scanner, workDir: "\(dataDir)/scans-work", cards: cards,
-                                              simulatedCard: simulated)
+                                              simulatedCard: simulated, trustedKeys: [demoKey.publicKey])
         } catch {
             fail("folder kerja: \(error)", "work folder: \(error)")
         }
         services.discardAllScans()
-        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: o.reviewSeconds)
+        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: o.reviewSeconds, signingKey: demoKey)
         Task.detached { await dinas.run() }
         let size = RawMode.size(of: 1) ?? (80, 24)
         let output = FileTerminal(fd: 1)

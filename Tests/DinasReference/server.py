@@ -73,9 +73,13 @@ class Dinas:
                              check=True, capture_output=True).stdout
         return hashlib.sha256(der[-32:]).hexdigest()[:16]
 
-    def sign_digest(self, digest):
+    def sign_document(self, app_id, product, sha_hex):
+        """Ed25519 over the statement of PROTOCOL.md §6, binding the document to its application and product."""
+        return self.sign_message(f"kiosk-dinas/1 document\n{app_id.lower()}\n{product}\n{sha_hex.lower()}".encode())
+
+    def sign_message(self, message):
         with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(digest)
+            f.write(message)
             name = f.name
         try:
             out = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", self.signing_key, "-rawin", "-in", name],
@@ -154,9 +158,8 @@ class Dinas:
             doc_id = str(uuid.uuid4())
             pdf = self.make_pdf([f"DINAS DUKCAPIL - {product}", f"Permohonan {app['id']}", f"Layanan {app['service']}",
                                  "Dokumen elektronik ber-TTE (contoh / sample)"])
-            digest = hashlib.sha256(pdf).digest()
-            signature = self.sign_digest(digest)
-            sha = digest.hex()
+            sha = hashlib.sha256(pdf).hexdigest()
+            signature = self.sign_document(app["id"], product, sha)
             if tamper == "content":
                 pdf = pdf.replace(b"sample", b"SAMPLE")
             elif tamper == "hash":
@@ -237,8 +240,15 @@ class Handler(BaseHTTPRequestHandler):
                         self.dinas.drop_counter = 0
                         room = int(limit)
                 want = min(want, room)
-            piece = self.rfile.read(want)
+            try:
+                # read1 hands over what already arrived: a reset mid-read must not lose the buffered bytes.
+                piece = self.rfile.read1(want) if drop_ok else self.rfile.read(want)
+            except (ConnectionResetError, TimeoutError, OSError):
+                piece = b""
             if not piece:
+                if drop_ok and got < length:
+                    # The peer's connection died mid-body: keep what arrived (tus core, PROTOCOL.md §4).
+                    raise Dropped(b"".join(chunks))
                 break
             chunks.append(piece)
             got += len(piece)

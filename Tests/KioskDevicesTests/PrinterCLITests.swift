@@ -82,13 +82,31 @@ extension RealPrinter {
         try store.markDelivered(receipt.id)
         _ = try store.applyDinasState(receipt.id, .ready, reason: nil)
         let pdf = try Data(contentsOf: URL(fileURLWithPath: try samplePDF("Kutipan Akta Kelahiran")))
-        _ = try store.storeDocument(receipt.id, documentID: "0f1e2d3c-0000-4000-8000-000000000002", product: "akta-kelahiran",
-                                   data: pdf, sha256: SHA256.hex(pdf), signature: "sig", keyID: "k1")
+        let dinasKey = try Ed25519PrivateKey.generate()
+        let pub = self.root.appendingPathComponent("dinas.pub.pem").path
+        try Data(try dinasKey.publicKey.pem().utf8).write(to: URL(fileURLWithPath: pub))
+        let doc = try store.storeDocument(
+            receipt.id, documentID: "0f1e2d3c-0000-4000-8000-000000000002", product: "akta-kelahiran", data: pdf,
+            sha256: SHA256.hex(pdf),
+            signature: try DocumentSignature.sign(document: pdf, applicationID: receipt.id, product: "akta-kelahiran", with: dinasKey),
+            keyID: dinasKey.publicKey.keyID)
         let code = receipt.trackingCode.formatted
+
+        // Issue 13: a file changed on disk after it arrived is refused before printing, and the refusal recorded.
+        let original = try Data(contentsOf: URL(fileURLWithPath: store.path(of: doc)))
+        var changed = original
+        changed[changed.count / 2] ^= 0x20
+        try changed.write(to: URL(fileURLWithPath: store.path(of: doc)))
+        let refused = self.run(["application", "print", code, "--trusted-key", pub])
+        #expect(refused.status != 0)
+        #expect(refused.out.contains("NOT PRINTED"), "\(refused.out) \(refused.err)")
+        #expect(try store.history(receipt.id).map(\.event).contains("print_refused"))
+        #expect(try store.documents(receipt.id)[0].printCount == 0)
+        try original.write(to: URL(fileURLWithPath: store.path(of: doc)))
 
         try t.ctl("media-empty")
         Thread.sleep(forTimeInterval: 0.5)
-        let failed = self.run(["application", "print", code])
+        let failed = self.run(["application", "print", code, "--trusted-key", pub])
         #expect(failed.status != 0)
         #expect(failed.out.contains("GAGAL CETAK") || failed.err.contains("gagal"), "\(failed.out) \(failed.err)")
         #expect(try store.documents(receipt.id)[0].printState == "print_failed")
@@ -96,7 +114,7 @@ extension RealPrinter {
 
         try t.ctl("refill")
         Thread.sleep(forTimeInterval: 0.5)
-        let ok = self.run(["application", "print", code, "--json"])
+        let ok = self.run(["application", "print", code, "--json", "--trusted-key", pub])
         #expect(ok.status == 0, "\(ok.out) \(ok.err)")
         #expect(try store.application(code).state == .printed)
         #expect(try store.documents(receipt.id)[0].printCount == 1)

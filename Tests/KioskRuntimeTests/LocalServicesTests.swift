@@ -2,6 +2,7 @@ import Foundation
 import KioskCore
 import KioskDevices
 import KioskRuntime
+import KioskSecurity
 import KioskStore
 import Testing
 
@@ -36,10 +37,11 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let reader = SimulatedCardReader()
         let nik = try NIK("5371011708950003", today: today)
         let profile = try self.profile()
+        let dinasKey = try Ed25519PrivateKey.generate()
         let services = try LocalKioskServices(
             store: store, profile: profile, settings: ResidentSettings(desaName: "Desa Uji", printTimeoutSeconds: 30),
             printer: printer, scanner: SANEScanner(settings: scan), workDir: "\(root)/work", cards: reader.events,
-            simulatedCard: (reader, nik))
+            simulatedCard: (reader, nik), trustedKeys: [dinasKey.publicKey])
 
         // Scans: real pages with a preview, private files; a discarded scan leaves nothing.
         var tokens: [String: String] = [:]
@@ -74,7 +76,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(mine.first?.state == .submitted)
 
         // The demo Dinas delivers, reviews and issues one document.
-        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: 0)
+        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: 0, signingKey: dinasKey)
         dinas.step(now: Date())
         dinas.step(now: Date().addingTimeInterval(1))
         let status = try await services.status(trackingCode: receipt.trackingCode.raw)
@@ -115,6 +117,18 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(progress.values.last == 1)
         #expect(try store.application(receipt.trackingCode.raw).state == .printed)
         #expect(try await services.readyDocuments(nik: nik, trackingCode: receipt.trackingCode.raw).first?.printsLeft == 2)
+
+        // Issue 13: the file changed on disk after it arrived: verified again before the print, never printed,
+        // and the refusal is recorded for staff.
+        let stored = try store.document(docs[0].id)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: store.path(of: stored)))
+        bytes[bytes.count / 2] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: store.path(of: stored)))
+        let refused = try await services.printDocument(docs[0].id) { _ in }
+        #expect(!refused.printed)
+        #expect(try store.document(docs[0].id).printState == "print_failed")
+        #expect(try store.document(docs[0].id).printCount == 1)
+        #expect(try store.history(draft.id).contains { $0.event == "print_refused" })
 
         // A complaint is queued durably; the Dinas stand-in marks it sent.
         let reference = try await services.fileComplaint(Complaint(category: .kiosk, text: "printer macet", contact: nil, language: .id))

@@ -127,7 +127,7 @@ func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: S
         // What the Dinas writes back: receipts (one with a wrong hash), states, two documents (one tampered), a bundle.
         let appA = try store.application(a.uuidString)
         let pdf = Data("%PDF-1.4 akta".utf8)
-        let goodSig = try DocumentSignature.sign(document: pdf, with: dinasKey)
+        let goodSig = try DocumentSignature.sign(document: pdf, applicationID: a, product: "akta", with: dinasKey)
         try FileManager.default.createDirectory(atPath: "\(usb)/documents", withIntermediateDirectories: true)
         try pdf.write(to: URL(fileURLWithPath: "\(usb)/documents/good.pdf"))
         try Data("%PDF-1.4 AKTA PALSU".utf8).write(to: URL(fileURLWithPath: "\(usb)/documents/forged.pdf"))

@@ -245,10 +245,18 @@ import Testing
         #expect(sizer.current == 256 * 1024)
         sizer.record(bytes: 256 * 1024, seconds: 32)  // 64 kbit/s
         #expect(sizer.current == ChunkSizer.minimum)
-        for _ in 0..<5 { sizer.record(bytes: 1 << 20, seconds: 0.01) }
+        for _ in 0..<20 { sizer.record(bytes: 1 << 20, seconds: 0.01) }
         #expect(sizer.current == ChunkSizer.maximum)
         sizer.recordFailure()
         #expect(sizer.current == ChunkSizer.maximum / 2)
+        // Issue 13: after a failure the size grows additively and never back to the size that failed.
+        var link = ChunkSizer(initial: 256 * 1024)
+        link.recordFailure()
+        #expect(link.current == 128 * 1024 && link.ceiling == 240 * 1024)
+        var sizes: [Int] = []
+        for _ in 0..<30 { sizes.append(link.record(bytes: link.current, seconds: 0.001)) }
+        #expect(sizes.max() == 240 * 1024, "\(sizes)")
+        #expect(sizes.first == 192 * 1024)
     }
 }
 
