@@ -79,6 +79,7 @@ struct KioskFolder {
                 contact: nil, attachments: [NewAttachment(requirement: "r", data: randomBytes(size), fileExtension: "jpg")])).id
         }
         try Data("\(token)\n".utf8).write(to: URL(fileURLWithPath: "\(self.dir)/token"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(self.dir)/token")
     }
 
     func syncArgs(_ server: HostileDinas, _ extra: [String] = []) -> [String] {
