@@ -149,33 +149,47 @@ extension KioskStore {
     public func storeDocument(
         _ id: UUID, documentID: String, product: String, data: Data, sha256: String, signature: String, keyID: String
     ) throws(StoreError) -> StoredDocument {
-        if let existing = try self.documents(id).first(where: { $0.documentID == documentID }) { return existing }
         let safeProduct = product.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }.prefix(60)
-        let safeDoc = documentID.filter { $0.isASCII && ($0.isHexDigit || $0 == "-") }.prefix(40)
-        // Shared spool lock from the file to the commit: a sweep in another process never sees it half-done.
-        try self.spoolLock.withShared { () throws(StoreError) in
+        let safeDoc = String(documentID.filter { $0.isASCII && ($0.isHexDigit || $0 == "-") }.prefix(40))
+        // The id names the file: one that changes when cleaned could collide with (and replace) another document.
+        guard !safeDoc.isEmpty, safeDoc == documentID, !safeProduct.isEmpty else {
+            throw .io("document id \(SafeText.visible(String(documentID.prefix(60)))) is not hex", EINVAL)
+        }
+        // Shared spool lock from the check to the commit: a sweep in another process never sees it half-done, and
+        // a second delivery of the same document finds the first instead of writing over it.
+        return try self.spoolLock.withShared { () throws(StoreError) -> StoredDocument in
+            if let existing = try self.documents(id).first(where: { $0.documentID == safeDoc }) { return existing }
             let file = try self.documentSpool.store(
                 data: data, as: "\(id.uuidString.lowercased())/\(safeProduct)-\(safeDoc).pdf", maxBytes: 64 << 20,
-                label: product)
+                label: product, replace: false)
             guard file.sha256 == sha256 else {
                 self.documentSpool.remove(file.relativePath)
                 throw .io("document hash changed while writing", EIO)
             }
-            try self.run { db in
-                try db.transaction {
-                    try db.query(
-                        """
-                        INSERT INTO documents (document_id, application_id, product, file, sha256, size, signature, key_id, received_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                        [.text(String(safeDoc)), .text(id.uuidString.lowercased()), .text(product), .text(file.relativePath),
-                         .text(sha256), SQLValue(file.size), .text(signature), .text(keyID), SQLValue(self.nowMillis)])
-                    try self.auditRow(db, id.uuidString.lowercased(), event: "document", actor: "dinas",
-                                      detail: "\(product) \(file.size) bytes sha256 \(sha256.prefix(16))…")
+            do throws(StoreError) {
+                try self.run { db in
+                    try db.transaction {
+                        try db.query(
+                            """
+                            INSERT INTO documents (document_id, application_id, product, file, sha256, size, signature, key_id, received_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                            [.text(safeDoc), .text(id.uuidString.lowercased()), .text(product), .text(file.relativePath),
+                             .text(sha256), SQLValue(file.size), .text(signature), .text(keyID), SQLValue(self.nowMillis)])
+                        try self.auditRow(db, id.uuidString.lowercased(), event: "document", actor: "dinas",
+                                          detail: "\(product) \(file.size) bytes sha256 \(sha256.prefix(16))…")
+                    }
                 }
+            } catch {
+                // This call created the file (replace: false refuses an existing one), so it may remove it.
+                self.documentSpool.remove(file.relativePath)
+                throw error
             }
+            guard let stored = try self.documents(id).first(where: { $0.documentID == safeDoc }) else {
+                throw .io("document \(safeDoc) not found after its commit", EIO)
+            }
+            return stored
         }
-        return try self.documents(id).first { $0.documentID == String(safeDoc) }!
     }
 
     public func documents(_ id: UUID) throws(StoreError) -> [StoredDocument] {

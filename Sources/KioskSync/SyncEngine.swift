@@ -420,6 +420,10 @@ public final class SyncEngine: Sendable {
             guard product.count <= 100, SafeText.firstUnsafe(in: product) == nil, docID.count <= 64,
                   SafeText.firstUnsafe(in: docID) == nil
             else { return reject("product or document id is not plain text") }
+            // The store names the file by the id (hex and dashes, at most 40): refuse any other before downloading.
+            guard docID.count <= 40, !docID.isEmpty, docID.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "-") }),
+                  product.contains(where: { $0.isASCII && ($0.isLetter || $0.isNumber) })
+            else { return reject("document id must be hex digits and dashes (at most 40)") }
             let limit = self.options.maxDocumentBytes
             if let size = event.size, !(0...limit).contains(size) {
                 return reject("announced size \(size) outside 0…\(limit)")

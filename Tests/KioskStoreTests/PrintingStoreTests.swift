@@ -18,6 +18,26 @@ import Testing
         return (receipt.id, doc)
     }
 
+    /// A second delivery of a stored document never writes over the first (a printed PDF stays the one whose hash
+    /// the row holds), and an id the store would have to rewrite to name a file is refused.
+    @Test func aStoredDocumentIsNeverOverwrittenAndOddIdsAreRefused() throws {
+        let (store, _) = try KioskStore.open(directory: try makeTempDir())
+        let (id, doc) = try readyApplicationWithDocument(store)
+        let other = Data("%PDF-1.4 something else".utf8)
+        let again = try store.storeDocument(id, documentID: doc.documentID, product: "akta-kelahiran", data: other,
+                                            sha256: SHA256.hex(other), signature: "sig", keyID: "k1")
+        #expect(again.sha256 == doc.sha256)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(of: doc))) == Data("%PDF-1.4 akta".utf8))
+        for odd in ["0f1e2d3c-0000-4000-8000-000000000001x", "", "../../etc/x", String(repeating: "a", count: 41)] {
+            #expect(throws: StoreError.self) {
+                _ = try store.storeDocument(id, documentID: odd, product: "akta-kelahiran", data: other,
+                                            sha256: SHA256.hex(other), signature: "sig", keyID: "k1")
+            }
+        }
+        #expect(try store.documents(id).count == 1)
+        #expect(try store.check().ok)
+    }
+
     @Test func restockAndCompletedJobsCountPaperWithALowWarning() throws {
         let (store, _) = try KioskStore.open(directory: try makeTempDir())
         #expect(try store.paperStatus(lowThreshold: 20).remaining == 0)
