@@ -7,6 +7,23 @@ import KioskSync
 import FoundationNetworking
 #endif
 
+/// Starts `python3 script args` with its stdout on a pipe and returns the first line it prints (where it says
+/// which loopback port it bound).
+func startPython(_ process: Process, _ script: String, _ args: [String]) throws -> String {
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script] + args
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    var line = Data()
+    while !line.contains(10) {
+        let d = out.fileHandleForReading.availableData
+        guard !d.isEmpty else { throw NSError(domain: "\(script) exited", code: 2) }
+        line.append(d)
+    }
+    return String(decoding: line, as: UTF8.self)
+}
+
 /// Starts Tests/DinasReference/server.py on a free loopback port.
 final class ReferenceDinas {
     let process = Process()
@@ -18,20 +35,13 @@ final class ReferenceDinas {
         self.key = try Ed25519PrivateKey.generate()
         try Data(try self.key.pem().utf8).write(to: URL(fileURLWithPath: "\(dir)/dinas.pem"))
         let root = try sourceRoot(containing: "Tests/DinasReference/server.py")
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["python3", "\(root)/Tests/DinasReference/server.py", "--port", "0", "--data", "\(dir)/dinas",
-                                  "--token", self.token, "--signing-key", "\(dir)/dinas.pem"] + faults
-        let out = Pipe()
-        self.process.standardOutput = out
-        try self.process.run()
-        var line = Data()
-        while !line.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            guard !d.isEmpty else { throw NSError(domain: "reference server exited", code: 2) }
-            line.append(d)
+        let text = try startPython(self.process, "\(root)/Tests/DinasReference/server.py",
+                                   ["--port", "0", "--data", "\(dir)/dinas", "--token", self.token,
+                                    "--signing-key", "\(dir)/dinas.pem"] + faults)
+        guard let port = text.split(separator: ":").last?.split(separator: " ").first.flatMap({ Int($0) }) else {
+            throw NSError(domain: "reference server: \(text)", code: 2)
         }
-        let text = String(decoding: line, as: UTF8.self)
-        self.port = Int(text.split(separator: ":").last!.split(separator: " ").first!)!
+        self.port = port
     }
 
     func setDropMode(_ mode: String) throws {
@@ -71,19 +81,12 @@ final class FlakyProxy {
     init(dir: String, upstream: Int, args: [String]) throws {
         let root = try sourceRoot(containing: "Tests/DinasReference/flaky_proxy.py")
         self.statsPath = "\(dir)/proxy-stats.json"
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["python3", "\(root)/Tests/DinasReference/flaky_proxy.py", "--upstream-port", String(upstream),
-                                  "--stats", self.statsPath, "--max-seconds", "170"] + args
-        let out = Pipe()
-        self.process.standardOutput = out
-        try self.process.run()
-        var line = Data()
-        while !line.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            guard !d.isEmpty else { throw NSError(domain: "flaky proxy exited", code: 2) }
-            line.append(d)
+        let text = try startPython(self.process, "\(root)/Tests/DinasReference/flaky_proxy.py",
+                                   ["--upstream-port", String(upstream), "--stats", self.statsPath, "--max-seconds", "170"] + args)
+        guard let port = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            throw NSError(domain: "flaky proxy: \(text)", code: 2)
         }
-        self.port = Int(String(decoding: line, as: UTF8.self).split(separator: ":").last!.trimmingCharacters(in: .whitespacesAndNewlines))!
+        self.port = port
     }
 
     func stats() -> [String: Int] {

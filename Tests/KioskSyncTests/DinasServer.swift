@@ -31,22 +31,9 @@ final class DinasServer: @unchecked Sendable {
         self.key = try Ed25519PrivateKey.generate()
         let keyPath = "\(self.dir)/dinas.pem"
         try Data(try self.key.pem().utf8).write(to: URL(fileURLWithPath: keyPath))
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/DinasReference/server.py").path,
-                                  "--port", "0", "--data", "\(self.dir)/data", "--token", self.token, "--signing-key", keyPath,
-                                  "--seed", "42"]
-        let out = Pipe()
-        self.process.standardOutput = out
-        self.process.standardError = FileHandle.nullDevice
-        try self.process.run()
-        // The server prints "listening on http://127.0.0.1:PORT" once bound.
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw NSError(domain: "dinas server exited", code: 1) }
-            line.append(d)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = try startPython(self.process, "Tests/DinasReference/server.py",
+                                   ["--port", "0", "--data", "\(self.dir)/data", "--token", self.token, "--signing-key", keyPath,
+                                    "--seed", "42"])
         guard let r = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
               let port = Int(text[r].split(separator: ":").last!)
         else { throw NSError(domain: "dinas server: \(text)", code: 2) }
@@ -111,6 +98,24 @@ final class ResultBox: @unchecked Sendable {
 }
 
 let testNIK = try! NIK("5371011708950003", today: CivilDate(year: 2026, month: 11, day: 22)!)
+
+/// Starts `python3 script args` (script relative to the package root), its stderr discarded, and returns the first
+/// line it prints on stdout (where it says which loopback ports it bound).
+func startPython(_ process: Process, _ script: String, _ args: [String]) throws -> String {
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", packageRoot.appendingPathComponent(script).path] + args
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let d = out.fileHandleForReading.availableData
+        if d.isEmpty { throw NSError(domain: "\(script) exited", code: 1) }
+        line.append(d)
+    }
+    return String(decoding: line, as: UTF8.self)
+}
 
 func randomBytes(_ n: Int) -> Data {
     var g = SystemRandomNumberGenerator()

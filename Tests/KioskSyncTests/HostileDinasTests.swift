@@ -20,21 +20,10 @@ final class HostileDinas: @unchecked Sendable {
     var foreign: String { "http://127.0.0.1:\(self.foreignPort)" }
 
     init(mode: String, appID: UUID? = nil) throws {
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/HostileDinas/hostile_server.py").path,
-                                  "--token", self.token, "--mode", mode] + (appID.map { ["--app-id", $0.uuidString.lowercased()] } ?? [])
-        let out = Pipe()
-        self.process.standardOutput = out
-        self.process.standardError = FileHandle.nullDevice
-        try self.process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw NSError(domain: "hostile server exited", code: 1) }
-            line.append(d)
-        }
-        let ports = String(decoding: line, as: UTF8.self).split(separator: " ").compactMap { $0.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
-        guard ports.count == 2 else { throw NSError(domain: "hostile server: \(String(decoding: line, as: UTF8.self))", code: 2) }
+        let line = try startPython(self.process, "Tests/HostileDinas/hostile_server.py",
+                                   ["--token", self.token, "--mode", mode] + (appID.map { ["--app-id", $0.uuidString.lowercased()] } ?? []))
+        let ports = line.split(separator: " ").compactMap { $0.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        guard ports.count == 2 else { throw NSError(domain: "hostile server: \(line)", code: 2) }
         (self.port, self.foreignPort) = (ports[0], ports[1])
     }
 
