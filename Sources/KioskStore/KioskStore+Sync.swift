@@ -85,7 +85,7 @@ extension KioskStore {
             return (r?.optionalText(0), r?.text(1) ?? "{}")
         }
         guard let nik else { throw .notFound("\(id) (NIK purged)") }
-        let facts = (try? JSONDecoder().decode(Facts.self, from: Data(factsJSON.utf8))) ?? [:]
+        let facts = (try? KioskJSON.decode(Facts.self, from: Data(factsJSON.utf8))) ?? [:]
         return ApplicationManifestSource(application: app, applicantNIK: nik, facts: facts)
     }
 

@@ -193,7 +193,7 @@ public final class DinasClient: Sendable {
               marker.protocol == DinasClient.protocolName
         else { throw .notDinas("body lacks \"protocol\": \"\(DinasClient.protocolName)\"") }
         do {
-            return try KioskJSON.decoder().decode(T.self, from: response.body)
+            return try KioskJSON.decode(T.self, from: response.body)
         } catch {
             throw .badResponse(SafeText.strip("\(T.self): \(error)"))
         }

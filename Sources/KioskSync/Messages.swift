@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// The manifest that creates an application at the Dinas (PUT /v1/applications/{id}). Its canonical JSON
 /// (sorted keys) is identical on every retry, so the Dinas can tell a replay from a conflicting reuse of the id.
@@ -58,9 +59,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     public func canonicalJSON() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data()
+        (try? KioskJSON.encode(self)) ?? Data()
     }
 }
 
