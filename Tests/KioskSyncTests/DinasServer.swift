@@ -55,26 +55,8 @@ final class DinasServer: @unchecked Sendable {
     /// Admin call over plain HTTP with a fresh connection each time.
     @discardableResult
     func admin(_ method: String, _ path: String, json: Any? = nil, body: Data? = nil) throws -> Any? {
-        var request = URLRequest(url: self.url.appendingPathComponent(path))
-        request.httpMethod = method
-        request.setValue("Bearer \(self.token)", forHTTPHeaderField: "Authorization")
-        request.setValue("close", forHTTPHeaderField: "Connection")
-        if let json { request.httpBody = try JSONSerialization.data(withJSONObject: json) }
-        if let body { request.httpBody = body }
-        let box = ResultBox()
-        let sem = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.set(data, (response as? HTTPURLResponse)?.statusCode, error)
-            sem.signal()
-        }.resume()
-        guard sem.wait(timeout: .now() + 20) == .success else { throw NSError(domain: "admin timeout", code: 3) }
-        let (data, status, error) = box.get()
-        if let error { throw error }
-        guard let status, (200..<300).contains(status) else {
-            throw NSError(domain: "admin \(path): HTTP \(status ?? 0) \(String(decoding: data ?? Data(), as: UTF8.self))", code: 4)
-        }
-        guard let data, !data.isEmpty else { return nil }
-        return try JSONSerialization.jsonObject(with: data)
+        try adminRequest(method, self.url.appendingPathComponent(path), token: self.token, json: json, body: body,
+                         timeout: 20, requireSuccess: true)
     }
 
     func setFaults(_ faults: [String: Any]) throws { try self.admin("POST", "/admin/faults", json: faults) }
@@ -88,6 +70,32 @@ final class DinasServer: @unchecked Sendable {
         if let tamper { body["tamper"] = tamper }
         try self.admin("POST", "/admin/applications/\(id.uuidString.lowercased())/state", json: body)
     }
+}
+
+/// One admin or fault-control call to a test server over plain HTTP, on a fresh connection each time; the JSON
+/// answer, or nil for an empty body. `requireSuccess` turns a non-2xx status into an error.
+func adminRequest(_ method: String, _ url: URL, token: String? = nil, json: Any? = nil, body: Data? = nil,
+                  timeout: Double, requireSuccess: Bool) throws -> Any? {
+    var request = URLRequest(url: url)
+    request.httpMethod = method
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    request.setValue("close", forHTTPHeaderField: "Connection")
+    if let json { request.httpBody = try JSONSerialization.data(withJSONObject: json) }
+    if let body { request.httpBody = body }
+    let box = ResultBox()
+    let sem = DispatchSemaphore(value: 0)
+    URLSession.shared.dataTask(with: request) { data, response, error in
+        box.set(data, (response as? HTTPURLResponse)?.statusCode, error)
+        sem.signal()
+    }.resume()
+    guard sem.wait(timeout: .now() + timeout) == .success else { throw NSError(domain: "admin \(url.path) timeout", code: 3) }
+    let (data, status, error) = box.get()
+    if let error { throw error }
+    if requireSuccess, !(200..<300).contains(status ?? 0) {
+        throw NSError(domain: "admin \(url.path): HTTP \(status ?? 0) \(String(decoding: data ?? Data(), as: UTF8.self))", code: 4)
+    }
+    guard let data, !data.isEmpty else { return nil }
+    return try JSONSerialization.jsonObject(with: data)
 }
 
 final class ResultBox: @unchecked Sendable {

@@ -36,21 +36,8 @@ final class HostileDinas: @unchecked Sendable {
     func setup(_ json: [String: Any]) throws { _ = try self.call("POST", "/hostile/setup", json: json) }
 
     private func call(_ method: String, _ path: String, json: Any? = nil) throws -> Any? {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(self.port)\(path)")!)
-        request.httpMethod = method
-        request.setValue("close", forHTTPHeaderField: "Connection")
-        if let json { request.httpBody = try JSONSerialization.data(withJSONObject: json) }
-        let box = ResultBox()
-        let sem = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.set(data, (response as? HTTPURLResponse)?.statusCode, error)
-            sem.signal()
-        }.resume()
-        guard sem.wait(timeout: .now() + 10) == .success else { throw NSError(domain: "hostile admin timeout", code: 3) }
-        let (data, _, error) = box.get()
-        if let error { throw error }
-        guard let data, !data.isEmpty else { return nil }
-        return try JSONSerialization.jsonObject(with: data)
+        try adminRequest(method, URL(string: "http://127.0.0.1:\(self.port)\(path)")!, json: json, timeout: 10,
+                         requireSuccess: false)
     }
 }
 
