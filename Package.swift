@@ -36,13 +36,16 @@ let package = Package(
         .target(name: "KioskUI", dependencies: ["KioskCore"]),
         // The in-process KioskServices (rules, store, devices) and the demo's Dinas stand-in.
         .target(name: "KioskRuntime", dependencies: ["KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
+        // The use cases (resident, staff, admin) once; kioskd's service group and lifecycle (sd_notify, signals,
+        // watchdog), config application, device supervision, the control socket server and client.
+        .target(name: "KioskService", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices", "KioskRuntime"]),
         // kioskctl's commands as a library, so tests run them in-process with captured output.
-        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices", "KioskRuntime"]),
+        .target(name: "KioskCLI", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskDevices", "KioskRuntime", "KioskService"]),
 
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
-            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
+            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskService", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
         .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime"]),
 
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
+        .testTarget(name: "KioskServiceTests", dependencies: ["KioskService", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],
     swiftLanguageModes: [.v6]
