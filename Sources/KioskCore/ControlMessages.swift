@@ -47,15 +47,18 @@ public struct ControlError: Error, Sendable, Codable, Equatable, CustomStringCon
     public var message: LocalizedText
     /// The input field at fault, when there is one (a config key, a request parameter).
     public var field: String?
+    /// The sysexits status a command line reports for it (65 bad data, 66 missing input, 75 try again, ...).
+    public var exit: Int32?
 
-    public init(_ code: String, _ message: LocalizedText, field: String? = nil) {
+    public init(_ code: String, _ message: LocalizedText, field: String? = nil, exit: Int32? = nil) {
         self.code = code
         self.message = message
         self.field = field
+        self.exit = exit
     }
 
-    public init(_ code: String, id: String, en: String, field: String? = nil) {
-        self.init(code, LocalizedText(id, en), field: field)
+    public init(_ code: String, id: String, en: String, field: String? = nil, exit: Int32? = nil) {
+        self.init(code, LocalizedText(id, en), field: field, exit: exit)
     }
 
     public var description: String { "\(self.code): \(self.message.bilingual)" }
@@ -76,7 +79,7 @@ public struct ControlError: Error, Sendable, Codable, Equatable, CustomStringCon
     }
 
     public static func badParams(_ detail: String, field: String? = nil) -> ControlError {
-        ControlError("bad_params", id: "Parameter tidak sah: \(detail)", en: "Invalid parameters: \(detail)", field: field)
+        ControlError("bad_params", id: "Parameter tidak sah: \(detail)", en: "Invalid parameters: \(detail)", field: field, exit: 65)
     }
 
     public static let unavailable = ControlError(

@@ -32,6 +32,20 @@ public enum ConfigApplyError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+public enum ConfigRollbackError: Error, Sendable, CustomStringConvertible {
+    case nothingToRollBackTo
+    case lastKnownGoodInvalid
+    case storage(StoreError)
+
+    public var description: String {
+        switch self {
+        case .nothingToRollBackTo: return "there is no earlier configuration bundle to return to"
+        case .lastKnownGoodInvalid: return "the last known good bundle no longer verifies against the trusted keys"
+        case .storage(let e): return "\(e)"
+        }
+    }
+}
+
 /// The applied configuration bundle and the last known good one, as verified bundle files in `DATA/config`.
 /// A new bundle is applied only if it verifies against a trusted key, targets this kiosk and is newer; the
 /// previous one becomes last-known-good. At load, a current bundle that no longer verifies or validates is
@@ -58,6 +72,31 @@ public struct ConfigBundleStore: Sendable {
         return (v, true)
     }
 
+    /// The version last rolled back from (0 if none): offered again (the Dinas still serves it), it stays refused.
+    public var rolledBackVersion: Int {
+        self.read("rolled-back-version").flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+    }
+
+    /// Returns to the last known good bundle (`kioskctl config rollback`). The current one is kept as
+    /// `rolled-back.json` and its version refused from now on, until the Dinas publishes a newer one.
+    /// Fails when there is no verified last-known-good bundle to return to.
+    public func rollback(trusted: [Ed25519PublicKey]) throws(ConfigRollbackError) -> (from: Int, to: VerifiedBundle) {
+        guard let lkg = self.read("last-known-good.json") else { throw .nothingToRollBackTo }
+        guard let good = try? ConfigBundleSigner.verify(bundle: lkg, trusted: trusted) else { throw .lastKnownGoodInvalid }
+        let from = self.currentVersion(trusted: trusted)
+        do {
+            if let old = self.read("current.json") {
+                _ = try self.spool.store(data: old, as: "rolled-back.json", maxBytes: 16 << 20, label: "config")
+            }
+            _ = try self.spool.store(data: Data("\(max(from, self.rolledBackVersion))\n".utf8), as: "rolled-back-version",
+                                     maxBytes: 64, label: "config")
+            _ = try self.spool.store(data: lkg, as: "current.json", maxBytes: 16 << 20, label: "config")
+        } catch {
+            throw .storage(error)
+        }
+        return (from, good)
+    }
+
     public func currentVersion(trusted: [Ed25519PublicKey]) -> Int { self.current(trusted: trusted)?.bundle.payload.version ?? 0 }
 
     /// Verifies and applies a bundle; the old current one becomes last-known-good. A bundle that is refused for
@@ -74,7 +113,8 @@ public struct ConfigBundleStore: Sendable {
             throw .rejected(error)
         }
         guard verified.payload.applies(to: kioskID) else { throw .notForThisKiosk(kioskID) }
-        let current = self.currentVersion(trusted: trusted)
+        // After a rollback the bundle rolled back from (and anything older) stays refused until a newer one comes.
+        let current = max(self.currentVersion(trusted: trusted), self.rolledBackVersion)
         guard verified.payload.version > current else {
             throw .notNewer(offered: verified.payload.version, current: current)
         }

@@ -80,6 +80,16 @@ public final class KioskStore: @unchecked Sendable {
 
     var nowMillis: Int { self.millis }
 
+    /// Takes the database's write lock and lets it go at once (`BEGIN IMMEDIATE; ROLLBACK`), writing nothing: the
+    /// health check of a long-running owner. Returns when the store could take it (after waiting out other
+    /// writers for up to the busy budget), so a probe that does not return in time means a wedged store.
+    public func probeWritable() throws(StoreError) {
+        try self.sync { db in
+            try db.execute("BEGIN IMMEDIATE")
+            try db.execute("ROLLBACK")
+        }
+    }
+
     func auditRow(_ db: SQLiteConnection, _ id: String?, event: String, actor: String, detail: String?) throws {
         try self.audit(db, id, event: event, actor: actor, detail: detail)
     }
@@ -430,6 +440,9 @@ public final class KioskStore: @unchecked Sendable {
                             [.text(id), SQLValue(t), SQLValue(t)])
                         try self.audit(db, id, event: "transition", from: .draft, to: .submitted, actor: actor,
                                        detail: "\(files.count) attachments, \(total) bytes", at: t)
+                        if let consent = app.consent {
+                            try self.audit(db, id, event: "consent", actor: actor, detail: consent, at: t)
+                        }
                     }
                 }
                 return SubmitReceipt(id: app.id, trackingCode: code)
@@ -695,8 +708,9 @@ public final class KioskStore: @unchecked Sendable {
     /// the retention period ago. Hashes, sizes and the audit trail stay. The rows are marked purged first, in
     /// one transaction; the files are unlinked after the commit, and the sweep at open removes any a crash left.
     @discardableResult
-    public func purgeExpired() throws(StoreError) -> [UUID] {
-        let cutoff = self.millis - self.configuration.retentionDays * 86_400_000
+    public func purgeExpired(retentionDays: Int? = nil) throws(StoreError) -> [UUID] {
+        let days = max(0, min(retentionDays ?? self.configuration.retentionDays, 3650))
+        let cutoff = self.millis - days * 86_400_000
         let purged: [String] = try self.sync { db in
             try db.transaction {
                 let ids = try db.query(
@@ -710,7 +724,7 @@ public final class KioskStore: @unchecked Sendable {
                         "UPDATE applications SET purged_at = ?, applicant_nik = NULL, facts_json = '{}', updated_at = ? WHERE id = ?",
                         [SQLValue(t), SQLValue(t), .text(id)])
                     try self.audit(db, id, event: "purge", actor: "kiosk",
-                                   detail: "attachments purged after \(self.configuration.retentionDays) days of retention", at: t)
+                                   detail: "attachments purged after \(days) days of retention", at: t)
                 }
                 return ids
             }

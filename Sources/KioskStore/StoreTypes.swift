@@ -85,9 +85,12 @@ public struct NewApplication: Sendable {
     public var contact: String?
     public var facts: Facts
     public var attachments: [NewAttachment]
+    /// The consent the resident gave (notice version and language), recorded in the same transaction.
+    public var consent: String?
 
     public init(id: UUID = UUID(), service: String, profile: String, applicant: NIK, eventDate: CivilDate,
-                contact: String?, facts: Facts = [:], attachments: [NewAttachment]) {
+                contact: String?, facts: Facts = [:], attachments: [NewAttachment], consent: String? = nil) {
+        self.consent = consent
         self.id = id
         self.service = service
         self.profile = profile

@@ -59,11 +59,15 @@ public final class SyncEngine: Sendable {
     public let configStore: ConfigBundleStore?
     public let options: SyncOptions
     private let log: @Sendable (String) -> Void
+    /// The device states the heartbeat reports (kioskd's device supervisor); nil: the last values kept in the store.
+    private let deviceReport: (@Sendable () -> [String: Any])?
     /// One chunk sizer for the link, so what a failure taught outlives the attachment it happened on.
     private let sizer: Mutex<ChunkSizer>
 
     public init(store: KioskStore, client: DinasClient, trustedKeys: [Ed25519PublicKey], configStore: ConfigBundleStore?,
-                options: SyncOptions = SyncOptions(), log: @escaping @Sendable (String) -> Void = { _ in }) {
+                options: SyncOptions = SyncOptions(), log: @escaping @Sendable (String) -> Void = { _ in },
+                deviceReport: (@Sendable () -> [String: Any])? = nil) {
+        self.deviceReport = deviceReport
         self.store = store
         self.client = client
         self.trustedKeys = trustedKeys
@@ -78,39 +82,60 @@ public final class SyncEngine: Sendable {
 
     // MARK: - Passes and the loop
 
+    /// The parts of a pass: kioskd runs forwarding on a submit, the pull and config fetch on its poll timer and the
+    /// heartbeat on its own timer; `kioskctl sync run` does everything each pass.
+    public struct Parts: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let heartbeat = Parts(rawValue: 1)
+        public static let config = Parts(rawValue: 2)
+        public static let forward = Parts(rawValue: 4)
+        public static let complaints = Parts(rawValue: 8)
+        public static let pull = Parts(rawValue: 16)
+        public static let all: Parts = [.heartbeat, .config, .forward, .complaints, .pull]
+    }
+
     /// One pass: heartbeat, config, every due upload, then the event feed. Stops at the first auth failure, and
     /// at `deadline` (default: `passSeconds` from now); what is left waits for the next pass.
-    public func pass(deadline: Date? = nil) async -> PassResult {
+    public func pass(deadline: Date? = nil, parts: Parts = .all) async -> PassResult {
         let deadline = deadline ?? Date().addingTimeInterval(self.options.passSeconds)
         var result = PassResult()
         do {
-            try await self.heartbeat(deadline: deadline)
-            result.reachable = true
-            try await self.fetchConfig(into: &result, deadline: deadline)
+            if parts.contains(.heartbeat) {
+                try await self.heartbeat(deadline: deadline)
+                result.reachable = true
+            }
+            if parts.contains(.config) {
+                try await self.fetchConfig(into: &result, deadline: deadline)
+                result.reachable = true
+            }
         } catch let e where e.isTransient {
             self.log("dinas unreachable: \(e)")
         } catch {
             return self.authFailed(error, &result)
         }
-        let due = (try? self.store.nextUploads(limit: 1000)) ?? []
+        let due = parts.contains(.forward) ? ((try? self.store.nextUploads(limit: 1000)) ?? []) : []
         for item in due {
             guard deadline.timeIntervalSinceNow > 0.05 else { break }
             switch await self.forward(item.applicationID, deadline: deadline) {
-            case .delivered: result.delivered += 1
+            case .delivered: result.delivered += 1; result.reachable = true
             case .retryLater: result.retried += 1
             case .quarantined: result.quarantined += 1
             case .authFailed(let e): return self.authFailed(e, &result)
             }
         }
         do {
-            try await self.sendComplaints(into: &result, deadline: deadline)
-            try await self.pullEvents(into: &result, deadline: deadline)
-            result.reachable = true
+            if parts.contains(.complaints) { try await self.sendComplaints(into: &result, deadline: deadline) }
+            if parts.contains(.pull) {
+                try await self.pullEvents(into: &result, deadline: deadline)
+                result.reachable = true
+            }
         } catch let e where e.isTransient {
             self.log("event pull failed: \(e)")
         } catch {
             return self.authFailed(error, &result)
         }
+        if result.reachable { try? self.store.setSyncValue("last_success_at", ISO8601DateFormatter().string(from: Date())) }
         try? self.store.setSyncValue("last_pass_at", ISO8601DateFormatter().string(from: Date()))
         return result
     }
@@ -464,6 +489,7 @@ public final class SyncEngine: Sendable {
             let payload = try configStore.apply(r.body, trusted: self.trustedKeys, kioskID: self.kioskID)
             result.configApplied = payload.version
             try? self.store.setSyncValue("config_version", String(payload.version))
+            try? self.store.setSyncValue("config_rejected", nil)
             try? self.store.recordEvent(nil, event: "config_applied", actor: "dinas", detail: "version \(payload.version)")
             self.log("config version \(payload.version) applied")
         } catch ConfigApplyError.notNewer {
@@ -515,9 +541,11 @@ public final class SyncEngine: Sendable {
             "queue": ["depth": stats?.queueCounts["pending"] ?? 0, "quarantined": stats?.queueCounts["quarantined"] ?? 0,
                       "oldest_undelivered_seconds": stats?.oldestUndeliveredSeconds as Any,
                       "bytes_pending": stats?.bytesPending ?? 0],
-            "devices": ["printer": (try? self.store.syncValue("device_printer")) ?? nil ?? "unknown",
-                        "scanner": (try? self.store.syncValue("device_scanner")) ?? nil ?? "unknown",
-                        "card_reader": (try? self.store.syncValue("device_card_reader")) ?? nil ?? "unknown"],
+            "devices": self.deviceReport?() ?? [
+                "printer": (try? self.store.syncValue("device_printer")) ?? nil ?? "unknown",
+                "scanner": (try? self.store.syncValue("device_scanner")) ?? nil ?? "unknown",
+                "card_reader": (try? self.store.syncValue("device_card_reader")) ?? nil ?? "unknown"],
+            "config_refused": ((try? self.store.syncValue("config_rejected")) ?? nil) as Any,
             "paper_estimate": ((try? self.store.syncValue("paper_sheets")) ?? nil).flatMap(Int.init) as Any,
             "disk_free_bytes": free,
         ]

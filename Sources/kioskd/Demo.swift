@@ -3,6 +3,7 @@ import KioskCore
 import KioskDevices
 import KioskRuntime
 import KioskSecurity
+import KioskService
 import KioskStore
 import KioskUI
 
@@ -177,13 +178,14 @@ enum Demo {
             summary.append("kartu/card: simulasi/simulated (F2)")
         }
         let settings = ResidentSettings(kiosk: kiosk, demo: true, deviceSummary: summary.joined(separator: "; "))
-        let services: LocalKioskServices
+        let services: KioskUseCases
         let demoKey: Ed25519PrivateKey
         do {
             demoKey = try Ed25519PrivateKey.generate()
-            services = try LocalKioskServices(store: store, profile: profile, settings: settings, printer: printer,
-                                              scanner: scanner, workDir: "\(dataDir)/scans-work", cards: cards,
-                                              simulatedCard: simulated, trustedKeys: [demoKey.publicKey])
+            let live = LiveConfig(LiveConfiguration(profile: profile, settings: settings, version: 0, source: "demo"))
+            services = try KioskUseCases(store: store, config: live, devices: FixedDevices(printer: printer, scanner: scanner),
+                                         workDir: "\(dataDir)/scans-work", cards: cards,
+                                         simulatedCard: simulated, trustedKeys: [demoKey.publicKey])
         } catch {
             fail("folder kerja: \(error)", "work folder: \(error)")
         }

@@ -1,14 +1,25 @@
-// kioskd: the kiosk service. `--demo` runs the resident UI in this terminal with simulated devices where
-// real ones are absent; `--version` reports the linked C libraries.
+// kioskd: the kiosk service. `kioskd [--config FILE]` runs it in the foreground (systemd Type=notify);
+// `--demo` runs the resident UI in this terminal with simulated devices where real ones are absent.
 import Foundation
 import KioskCore
+import KioskService
 
-let version = "0.1.0"
 let args = Array(CommandLine.arguments.dropFirst())
 
+let usage = """
+    Usage: kioskd [--config FILE]     run the kiosk service (default config \(KioskdConfig.defaultPath))
+           kioskd --version           version and linked C libraries
+           kioskd --help
+    """ + "\n" + Demo.usage
+
+func fail(_ status: Int32, _ text: String) -> Never {
+    FileHandle.standardError.write(Data("kioskd: \(SafeText.visible(text))\n".utf8))
+    exit(status)
+}
+
 switch args.first {
-case "--version", "version", nil:
-    print("kioskd \(version)")
+case "--version", "version":
+    print("kioskd \(KioskdVersion.string)")
     for (name, v) in LinkedLibraries.versions() {
         print("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(v)")
     }
@@ -21,9 +32,43 @@ case "--demo":
     Task { @MainActor in await Demo.start(options) }
     dispatchMain()
 case "--help", "-h":
-    print("Usage: kioskd [--version]\n" + Demo.usage)
+    print(usage)
     exit(0)
 default:
-    FileHandle.standardError.write(Data("kioskd: unknown argument \(args[0]); see kioskd --help\n".utf8))
-    exit(64)
+    var path = KioskdConfig.defaultPath
+    var explicit = false
+    var i = 0
+    while i < args.count {
+        switch args[i] {
+        case "--config":
+            guard i + 1 < args.count else { fail(64, "--config needs a FILE; see kioskd --help") }
+            path = args[i + 1]
+            explicit = true
+            i += 2
+        default:
+            fail(64, "unknown argument \(args[i]); see kioskd --help")
+        }
+    }
+    let settings: KioskdConfig
+    do {
+        if !explicit && !FileManager.default.fileExists(atPath: path) {
+            fail(78, "konfigurasi \(path) tidak ada / config \(path) does not exist (use --config FILE)")
+        }
+        settings = try KioskdConfig.load(path: path)
+    } catch {
+        fail(78, error.description)
+    }
+    let log = KioskLog(level: KioskLog.Level(rawValue: settings.logLevel.rawValue) ?? .info)
+    let kiosk: Kioskd
+    do {
+        kiosk = try Kioskd.boot(settings, log: log)
+    } catch {
+        fail(error.status, error.message.bilingual)
+    }
+    let notifier = SystemdNotifier()
+    Task {
+        let status = await kiosk.run(notifier: notifier)
+        exit(status)
+    }
+    dispatchMain()
 }

@@ -102,6 +102,8 @@ public struct ApplyFlow: Sendable, Equatable {
         case skipRequirement
         case consent(Bool)
         case submitted(Result<SubmissionReceipt, ServiceFailure>)
+        /// The receipt printed (nil) or what went wrong; the application is stored either way.
+        case receiptPrinted(LocalizedText?)
         case back
     }
 
@@ -212,10 +214,16 @@ public struct ApplyFlow: Sendable, Equatable {
                 self.step = .done(receipt)
                 // Scans now belong to the stored application.
                 self.scans = [:]
+                // Committed first; the receipt is a separate step that cannot undo it.
+                return [.printReceipt(trackingCode: receipt.trackingCode.raw, language: self.language)]
             case .failure(let f):
                 self.problem = f.message
                 self.step = .review
             }
+        case (.done(var receipt), .receiptPrinted(let problem)):
+            receipt.receiptProblem = problem
+            receipt.receiptPrinted = problem == nil
+            self.step = .done(receipt)
         case (.done, .confirm):
             return [.exit]
         default:
@@ -335,6 +343,8 @@ public enum FlowEffect: Sendable, Equatable {
     case cancelScan
     case discardScan(token: String)
     case submit(ApplicationDraft)
+    /// Print the tanda terima of an application just submitted (after its commit, never instead of it).
+    case printReceipt(trackingCode: String, language: Language)
     case lookupStatus(trackingCode: String)
     case lookupApplications(NIK)
     case findDocuments(NIK, trackingCode: String)

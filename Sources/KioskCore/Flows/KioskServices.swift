@@ -17,8 +17,12 @@ public protocol KioskServices: Sendable {
     func scan(requirement: String, expectedPages: Int?) async throws(ServiceFailure) -> ScanSummary
     /// Drops a scan the resident retook or abandoned.
     func discardScan(_ token: String) async
-    /// Stores the application durably (committed before this returns), then prints its receipt.
+    /// Stores the application, its attachments and the consent record durably, in one transaction committed
+    /// before this returns. Prints nothing: the receipt is `printReceipt`, a separate step.
     func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt
+    /// Prints the tanda terima of a stored application. nil when it printed; else what went wrong (the
+    /// application stays stored and its status can be looked up with the tracking code).
+    func printReceipt(trackingCode: String, language: Language) async -> LocalizedText?
 
     func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus
     func applications(of nik: NIK) async throws(ServiceFailure) -> [ApplicationStatus]
@@ -157,13 +161,17 @@ public struct ExpectedProduct: Sendable, Equatable {
 public struct SubmissionReceipt: Sendable, Equatable {
     public var trackingCode: TrackingCode
     public var expected: [ExpectedProduct]
-    /// nil when the receipt printed; else what went wrong (the application is stored either way).
+    /// What went wrong printing the receipt (the application is stored either way); nil while printing or printed.
     public var receiptProblem: LocalizedText?
+    /// True once the receipt printed.
+    public var receiptPrinted: Bool
 
-    public init(trackingCode: TrackingCode, expected: [ExpectedProduct], receiptProblem: LocalizedText?) {
+    public init(trackingCode: TrackingCode, expected: [ExpectedProduct], receiptProblem: LocalizedText? = nil,
+                receiptPrinted: Bool = false) {
         self.trackingCode = trackingCode
         self.expected = expected
         self.receiptProblem = receiptProblem
+        self.receiptPrinted = receiptPrinted
     }
 }
 

@@ -226,6 +226,10 @@ public final class KioskApp {
             self.run(generation, toTheEnd: true) {
                 .apply(.submitted(await Self.result { () async throws(ServiceFailure) in try await services.submit(draft) }))
             }
+        case .printReceipt(let code, let language):
+            self.run(generation, toTheEnd: true) {
+                .apply(.receiptPrinted(await services.printReceipt(trackingCode: code, language: language)))
+            }
         case .lookupStatus(let code):
             self.run(generation) {
                 .status(.found(await Self.result { () async throws(ServiceFailure) in [try await services.status(trackingCode: code)] }))

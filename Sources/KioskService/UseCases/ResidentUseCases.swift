@@ -1,6 +1,7 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskRuntime
 import KioskSecurity
 import KioskStore
 import Synchronization
@@ -32,57 +33,66 @@ public struct ResidentSettings: Sendable {
     }
 }
 
-/// The in-process `KioskServices`: rules from KioskCore, the SQLite store, and the device protocols (real or
-/// simulated). Scans wait in a private working folder (0700) until they are submitted or discarded.
-public final class LocalKioskServices: KioskServices {
+/// The kiosk's resident use cases, once (architecture.md, "Modules"): rules from KioskCore, the SQLite store, the
+/// live configuration and the devices. kioskd's control socket, the in-process demo and the tests all call this.
+/// Scans wait in a private working folder (0700) until they are submitted or discarded; each is held for the
+/// session (socket connection) that took it, and dropped when that session ends.
+public final class KioskUseCases: KioskServices {
     public let store: KioskStore
-    public let profile: JurisdictionProfile
-    public let settings: ResidentSettings
-    private let printer: (any Printer)?
+    public let config: LiveConfig
+    public let devices: any DeviceAccess
     /// The Dinas keys a document's signature must verify with, checked again before every print.
     public let trustedKeys: [Ed25519PublicKey]
-    private let scanner: any KioskDevices.Scanner
     private let workDir: String
     private let cards: AsyncStream<CardTap>
     private let simulatedCard: (reader: SimulatedCardReader, nik: NIK)?
-    private let scans = Mutex<[String: [ScannedPage]]>([:])
-    private let readerGone = Flag()
+    private let scans = Mutex<[String: HeldScan]>([:])
 
-    public init(store: KioskStore, profile: JurisdictionProfile, settings: ResidentSettings, printer: (any Printer)?,
-                scanner: any KioskDevices.Scanner, workDir: String, cards: AsyncStream<CardEvent>,
-                simulatedCard: (reader: SimulatedCardReader, nik: NIK)? = nil, trustedKeys: [Ed25519PublicKey] = []) throws {
+    struct HeldScan {
+        var pages: [ScannedPage]
+        var owner: Int?
+    }
+
+    public init(store: KioskStore, config: LiveConfig, devices: any DeviceAccess, workDir: String,
+                cards: AsyncStream<CardEvent>? = nil, simulatedCard: (reader: SimulatedCardReader, nik: NIK)? = nil,
+                trustedKeys: [Ed25519PublicKey] = []) throws {
         self.store = store
         self.trustedKeys = trustedKeys
-        self.profile = profile
-        self.settings = settings
-        self.printer = printer
-        self.scanner = scanner
+        self.config = config
+        self.devices = devices
         self.workDir = workDir
         self.simulatedCard = simulatedCard
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let gone = self.readerGone
         let (stream, continuation) = AsyncStream<CardTap>.makeStream()
         self.cards = stream
-        Task {
-            for await e in cards {
-                switch e {
-                case .cardInserted(let nik): continuation.yield(.inserted(nik))
-                case .cardRemoved: continuation.yield(.removed)
-                case .unreadable: continuation.yield(.unreadable)
-                case .readerGone: gone.set()
+        if let cards {
+            Task {
+                for await e in cards {
+                    switch e {
+                    case .cardInserted(let nik): continuation.yield(.inserted(nik))
+                    case .cardRemoved: continuation.yield(.removed)
+                    case .unreadable: continuation.yield(.unreadable)
+                    case .readerGone: break
+                    }
                 }
             }
         }
     }
 
+    public var profile: JurisdictionProfile { self.config.current.profile }
+    public var settings: ResidentSettings { self.config.current.settings }
+    private var printer: (any Printer)? { self.devices.printer }
+    private var scanner: any KioskDevices.Scanner { self.devices.scanner }
+
     public var today: CivilDate { self.profile.conventions.utcOffset.civilDate(of: Date()) }
 
     public func info() async -> KioskInfo {
-        KioskInfo(desaName: self.settings.desaName, openingHours: self.settings.openingHours,
-                  announcement: self.settings.announcement, profile: self.profile,
-                  idleTimeoutSeconds: self.settings.idleTimeoutSeconds, demo: self.settings.demo,
-                  deviceSummary: self.settings.deviceSummary)
+        let settings = self.settings
+        return KioskInfo(desaName: settings.desaName, openingHours: self.settings.openingHours,
+                  announcement: settings.announcement, profile: self.profile,
+                  idleTimeoutSeconds: settings.idleTimeoutSeconds, demo: settings.demo,
+                  deviceSummary: settings.deviceSummary)
     }
 
     public func cardEvents() -> AsyncStream<CardTap> { self.cards }
@@ -120,7 +130,7 @@ public final class LocalKioskServices: KioskServices {
                 "Kertas printer habis; petugas desa akan mengisi ulang." + printLater.id,
                 "The printer is out of paper; the desa staff will refill it." + (printLater.en ?? ""))))
         }
-        if self.readerGone.isSet {
+        if !self.devices.cardReaderPresent {
             notices.append(DeviceNotice(device: "card-reader", message: LocalizedText(
                 "Pembaca kartu tidak tersambung; ketik NIK pada layar.", "The card reader is disconnected; type the NIK on screen.")))
         }
@@ -128,6 +138,11 @@ public final class LocalKioskServices: KioskServices {
     }
 
     public func scan(requirement: String, expectedPages: Int?) async throws(ServiceFailure) -> ScanSummary {
+        try await self.scan(requirement: requirement, expectedPages: expectedPages, owner: nil)
+    }
+
+    /// Scans for the session `owner` (a control connection id): its scans go when `endSession(owner)` is called.
+    public func scan(requirement: String, expectedPages: Int?, owner: Int?) async throws(ServiceFailure) -> ScanSummary {
         let token = UUID().uuidString.lowercased()
         let dir = "\(self.workDir)/\(token)"
         do {
@@ -141,7 +156,7 @@ public final class LocalKioskServices: KioskServices {
             let pages = try await self.scanner.scan(ScanRequest(source: .flatbed, expectedPages: expectedPages ?? 1),
                                                     into: dir, events: { _ in })
             for p in pages { chmod(p.path, 0o600) }
-            self.scans.withLock { $0[token] = pages }
+            self.scans.withLock { $0[token] = HeldScan(pages: pages, owner: owner) }
             return ScanSummary(token: token, pages: pages.count, preview: pages.first.map { Self.preview($0.thumbnail) })
         } catch {
             try? FileManager.default.removeItem(atPath: dir)
@@ -162,6 +177,12 @@ public final class LocalKioskServices: KioskServices {
         try? FileManager.default.removeItem(atPath: "\(self.workDir)/\(token)")
     }
 
+    /// Drops every scan the session `owner` still holds (its connection closed: the UI crashed or the resident left).
+    public func endSession(_ owner: Int) async {
+        let tokens = self.scans.withLock { held in held.filter { $0.value.owner == owner }.map(\.key) }
+        for token in tokens { await self.discardScan(token) }
+    }
+
     /// Removes every scan still waiting (start-up and shutdown: nothing of a past session stays on disk).
     public func discardAllScans() {
         self.scans.withLock { $0.removeAll() }
@@ -173,13 +194,14 @@ public final class LocalKioskServices: KioskServices {
     // MARK: - Applications
 
     public func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        let profile = self.profile
         let stored: StoredApplication
         if let existing = try? self.store.application(draft.id.uuidString) {
             // The same draft sent again (a retry after an error the resident saw): one application, not two.
             stored = existing
         } else {
-            guard let service = self.profile.service(draft.service) else {
-                let e = RulesError.unknownService(service: SafeText.visible(draft.service), profile: self.profile.id)
+            guard let service = profile.service(draft.service) else {
+                let e = RulesError.unknownService(service: SafeText.visible(draft.service), profile: profile.id)
                 throw ServiceFailure(e.code, e.message)
             }
             do throws(RulesError) {
@@ -190,28 +212,32 @@ public final class LocalKioskServices: KioskServices {
             var attachments: [NewAttachment] = []
             let held = self.scans.withLock { $0 }
             for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {
-                guard let pages = held[token] else {
+                guard let pages = held[token]?.pages else {
                     throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
                                                                        "A scan is missing; please scan the document again."))
                 }
                 attachments += pages.map { NewAttachment(requirement: requirement, path: $0.path) }
             }
-            let app = NewApplication(id: draft.id, service: draft.service, profile: self.profile.id,
+            let consent = "\(SafeText.strip(draft.consentVersion)) accepted; language \(draft.language.rawValue)"
+            let app = NewApplication(id: draft.id, service: draft.service, profile: profile.id,
                                      applicant: draft.applicant, eventDate: draft.eventDate, contact: draft.contact,
-                                     facts: draft.facts, attachments: attachments)
+                                     facts: draft.facts, attachments: attachments, consent: consent)
             do throws(StoreError) {
-                let receipt = try self.store.submit(app)
-                try self.store.recordEvent(draft.id, event: "consent", actor: "resident",
-                                           detail: "\(draft.consentVersion) accepted; language \(draft.language.rawValue)")
+                let receipt = try await StoreWork.run { () throws(StoreError) in try self.store.submit(app) }
                 stored = try self.store.application(receipt.id.uuidString)
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
             for token in draft.scans.values { await self.discardScan(token) }
         }
-        let expected = self.expected(stored)
-        let problem = await self.printReceipt(stored, expected: expected, language: draft.language)
-        return SubmissionReceipt(trackingCode: stored.trackingCode, expected: expected, receiptProblem: problem)
+        return SubmissionReceipt(trackingCode: stored.trackingCode, expected: self.expected(stored))
+    }
+
+    public func printReceipt(trackingCode: String, language: Language) async -> LocalizedText? {
+        guard let app = try? self.store.application(trackingCode) else {
+            return LocalizedText("Permohonan tidak ditemukan.", "Application not found.")
+        }
+        return await self.printReceipt(app, expected: self.expected(app), language: language)
     }
 
     private func printReceipt(_ app: StoredApplication, expected: [ExpectedProduct], language: Language) async -> LocalizedText? {
@@ -398,13 +424,6 @@ public final class LocalKioskServices: KioskServices {
             throw ServiceFailure(error.code, error.message)
         }
     }
-}
-
-/// A flag set once from any thread.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { self.value.store(true, ordering: .sequentiallyConsistent) }
-    var isSet: Bool { self.value.load(ordering: .sequentiallyConsistent) }
 }
 
 extension ResidentSettings {
