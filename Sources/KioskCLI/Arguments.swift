@@ -5,10 +5,14 @@ public enum ExitCode: Int32, Sendable {
     case usage = 64
     case dataError = 65
     case noInput = 66
+    /// EX_UNAVAILABLE: kioskd is not running (a command that needs it).
+    case unavailable = 69
     case cantCreate = 73
     case ioError = 74
     case tempFail = 75
     case noPermission = 77
+    /// EX_CONFIG: the configuration file (kioskd.json) is not valid.
+    case config = 78
 }
 
 /// A failure a command reports: an exit code, a bilingual message and, for data errors, the failing field.

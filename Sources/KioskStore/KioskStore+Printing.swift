@@ -2,7 +2,7 @@ import Foundation
 import KioskCore
 
 /// Paper in the kiosk printer: sheets loaded at the last restock and used since.
-public struct PaperStatus: Hashable, Sendable, Encodable {
+public struct PaperStatus: Hashable, Sendable, Codable {
     public var loaded: Int
     public var used: Int
     public var lowThreshold: Int
@@ -12,6 +12,19 @@ public struct PaperStatus: Hashable, Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case loaded, used, remaining, low
         case lowThreshold = "low_threshold"
+    }
+
+    public init(loaded: Int, used: Int, lowThreshold: Int) {
+        self.loaded = loaded
+        self.used = used
+        self.lowThreshold = lowThreshold
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.loaded = try c.decode(Int.self, forKey: .loaded)
+        self.used = try c.decode(Int.self, forKey: .used)
+        self.lowThreshold = try c.decode(Int.self, forKey: .lowThreshold)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -3,6 +3,7 @@ import KioskCore
 import KioskSecurity
 import KioskStore
 import KioskSync
+import KioskTestSupport
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct SyncTests {

@@ -4,21 +4,7 @@ import KioskDevices
 import KioskStore
 import Synchronization
 
-/// How kioskd.json chooses a device: whatever is present (`auto`), the simulated twin, or a named one (a CUPS
-/// queue, a SANE device, a serial devnode).
-public enum DeviceChoice: Sendable, Equatable, CustomStringConvertible {
-    case auto
-    case simulated
-    case named(String)
-
-    public var description: String {
-        switch self {
-        case .auto: "auto"
-        case .simulated: "simulated"
-        case .named(let n): n
-        }
-    }
-}
+public typealias DeviceChoice = KioskdConfig.DeviceChoice
 
 /// The kiosk's devices for the life of kioskd (architecture.md, "Devices"): the udev monitor (readers, scanners
 /// and printers plugged in or pulled out are seen within a second or two and announced to subscribers), the

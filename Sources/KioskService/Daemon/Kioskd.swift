@@ -281,11 +281,13 @@ public final class Kioskd: Sendable {
 
 /// Feeds systemd's watchdog from its own queue (never from Swift's cooperative pool, which a wedged store call can
 /// stall): `WATCHDOG=1` every `WATCHDOG_USEC`/2 while every service is healthy, nothing while one is not.
-final class Watchdog: Sendable {
+final class Watchdog: @unchecked Sendable {
+    // @unchecked: `timer` (a DispatchSourceTimer, not Sendable) is only touched under `lock`.
+    private let lock = NSLock()
+    private var timer: (any DispatchSourceTimer)?
     private let notifier: SystemdNotifier
     private let group: ServiceGroup
     private let status: @Sendable () -> String
-    private let timer = Mutex<(any DispatchSourceTimer)?>(nil)
     private let wasHealthy = Atomic<Bool>(true)
 
     init(notifier: SystemdNotifier, group: ServiceGroup, status: @escaping @Sendable () -> String) {
@@ -308,13 +310,13 @@ final class Watchdog: Sendable {
             }
         }
         t.resume()
-        self.timer.withLock { $0 = t }
+        self.lock.withLock { self.timer = t }
     }
 
     func stop() {
-        self.timer.withLock { t in
-            t?.cancel()
-            t = nil
+        self.lock.withLock {
+            self.timer?.cancel()
+            self.timer = nil
         }
     }
 }
@@ -361,7 +363,6 @@ final class ControlService: KioskdService {
         try server.start()
         self.server.withLock { $0 = server }
         self.hub.attach(server)
-        log.info("control", "listening on \(self.path)")
     }
 
     func run() async {

@@ -25,7 +25,7 @@ public enum SecretFile {
                                en: "\(path) is accessible by group or others (mode 0\(octal)); refused. Run: chmod 600 \(path)", exit: 77)
         }
         var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, maxBytes + 1) }
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, maxBytes + 1) }
         guard n >= 0, n <= maxBytes else {
             throw ControlError("no_input", id: "\(path) tidak terbaca atau terlalu besar.", en: "\(path) is unreadable or too large.", exit: 66)
         }
