@@ -72,7 +72,7 @@ import Testing
         try second.run()
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         second.waitUntilExit()
-        #expect(second.terminationStatus == 75, text)
+        #expect(second.terminationStatus == 75, "\(text)")
         #expect(Date().timeIntervalSince(t0) < 5, "refused at once")
         #expect(text.contains("PID \(k.process.processIdentifier)"), "names the holder: \(text)")
         // The first one is unharmed.
@@ -85,7 +85,7 @@ import Testing
         try k.start()
         k.process.waitUntilExit()
         #expect(k.process.terminationStatus == 78)
-        #expect(k.log.contains("dinas.pol_seconds"), k.log)
+        #expect(k.log.contains("dinas.pol_seconds"), "\(k.log)")
     }
 
     @Test func aSubmitThroughTheSocketReachesTheDinasAndItsDecisionComesBack() throws {

@@ -21,6 +21,7 @@ final class TestClock: Sendable {
 final class FakeServices: KioskServices {
     struct State {
         var submitted: [ApplicationDraft] = []
+        var receiptsPrinted: [String] = []
         var discarded: [String] = []
         var printed: [String] = []
         var printFailure: LocalizedText?
@@ -74,6 +75,11 @@ final class FakeServices: KioskServices {
     func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt {
         self.state.withLock { $0.submitted.append(draft) }
         return SubmissionReceipt(trackingCode: self.code, expected: [], receiptProblem: nil)
+    }
+
+    func printReceipt(trackingCode: String, language: Language) async -> LocalizedText? {
+        self.state.withLock { $0.receiptsPrinted.append(trackingCode) }
+        return nil
     }
 
     func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus {

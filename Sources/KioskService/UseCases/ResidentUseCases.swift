@@ -47,6 +47,8 @@ public final class KioskUseCases: KioskServices {
     private let cards: AsyncStream<CardTap>
     private let simulatedCard: (reader: SimulatedCardReader, nik: NIK)?
     private let scans = Mutex<[String: HeldScan]>([:])
+    /// The reader said it is gone (unplugged, failed) and no card has been read since.
+    private let readerGone = Flag()
 
     struct HeldScan {
         var pages: [ScannedPage]
@@ -67,13 +69,16 @@ public final class KioskUseCases: KioskServices {
         let (stream, continuation) = AsyncStream<CardTap>.makeStream()
         self.cards = stream
         if let cards {
+            let gone = self.readerGone
             Task {
                 for await e in cards {
                     switch e {
-                    case .cardInserted(let nik): continuation.yield(.inserted(nik))
+                    case .cardInserted(let nik):
+                        gone.set(false)
+                        continuation.yield(.inserted(nik))
                     case .cardRemoved: continuation.yield(.removed)
                     case .unreadable: continuation.yield(.unreadable)
-                    case .readerGone: break
+                    case .readerGone: gone.set(true)
                     }
                 }
             }
@@ -130,7 +135,7 @@ public final class KioskUseCases: KioskServices {
                 "Kertas printer habis; petugas desa akan mengisi ulang." + printLater.id,
                 "The printer is out of paper; the desa staff will refill it." + (printLater.en ?? ""))))
         }
-        if !self.devices.cardReaderPresent {
+        if !self.devices.cardReaderPresent || self.readerGone.isSet {
             notices.append(DeviceNotice(device: "card-reader", message: LocalizedText(
                 "Pembaca kartu tidak tersambung; ketik NIK pada layar.", "The card reader is disconnected; type the NIK on screen.")))
         }
@@ -446,4 +451,11 @@ extension ResidentSettings {
         let names = consecutive ? "\(dayNames[first - 1])–\(dayNames[last - 1])" : days.map { dayNames[$0 - 1] }.joined(separator: ", ")
         return "\(names) \(h.open)–\(h.close)"
     }
+}
+
+/// A flag set and read from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ on: Bool = true) { self.value.store(on, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { self.value.load(ordering: .sequentiallyConsistent) }
 }
