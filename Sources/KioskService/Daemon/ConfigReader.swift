@@ -96,10 +96,9 @@ struct ConfigSection {
 
     func fail(_ key: String, _ id: String, _ en: String, got: ConfigValue?) -> KioskdConfigError {
         let field = self.name(key)
-        let given = got.map { ($0.shown, $0.shown) } ?? ("", "")
         return KioskdConfigError(source: self.source, field: field,
-                                 id: "\(field): \(id)" + (given.0.isEmpty ? "" : ", tertulis \(given.0)"),
-                                 en: "\(field): \(en)" + (given.1.isEmpty ? "" : ", got \(given.1)"))
+                                 id: "\(field): \(id)" + (got.map { ", tertulis \($0.shown)" } ?? ""),
+                                 en: "\(field): \(en)" + (got.map { ", got \($0.shown)" } ?? ""))
     }
 
     /// The sub-object `key` (an empty one when missing), with its own known keys.
