@@ -75,6 +75,13 @@ struct GlobalOptions {
     func openStore(context: CLIContext) throws(CLIError) -> KioskStore {
         let config = try self.config(context: context)
         let dir = try self.dataDirectory(context: context)
+        // kioskd owns the data directory while it runs: kioskctl never opens (and so never writes) its store then.
+        if let holder = DataDirLock.currentHolder(dataDir: dir) {
+            let who = "\(holder.owner ?? "process") PID \(holder.pid.map(String.init) ?? "?")"
+            throw CLIError(.tempFail, code: "data_dir_busy",
+                           id: "Direktori data \(dir) dipakai \(who); perintah ini tidak membuka penyimpanan langsung. Perintah yang didukung kioskd berjalan lewat soketnya (--socket); untuk perawatan luring, hentikan kioskd dulu.",
+                           en: "The data directory \(dir) is held by \(who); this command does not open the store directly. Commands kioskd supports go through its socket (--socket); for offline maintenance stop kioskd first.")
+        }
         do {
             let (store, report) = try KioskStore.open(directory: dir, configuration: config.store,
                                                       now: context.now)

@@ -8,7 +8,11 @@ public enum KioskCtl {
     public static let help = """
         kioskctl \(version) — Kios Pelayanan Adminduk Daring: alat staf dan teknisi / staff and technician tool
 
-        Usage: kioskctl [--profiles-dir DIR] [--data-dir DIR] [--config FILE] COMMAND [ARGS] [--json]
+        Usage: kioskctl [--profiles-dir DIR] [--data-dir DIR] [--config FILE] [--socket PATH] COMMAND [ARGS] [--json]
+
+        While kioskd runs (its socket: --socket, socket of the config, or /run/kiosk/kioskd.sock), application
+        submit/show, queue stats/list/retry/quarantine, restock, printer test, config apply/rollback, devices list,
+        sync now and status go through it; the other store commands refuse to open its data directory.
 
         Commands:
           nik check NIK [--today YYYY-MM-DD]        validate and decode a NIK (masked in human output)
@@ -30,6 +34,9 @@ public enum KioskCtl {
           queue retry ID                            requeue a quarantined application (or retry now)
           queue quarantine ID --reason TEXT         set an application aside for staff
           store check                               integrity check plus every attachment against its hash
+          status                                    kioskd: version, uptime, config, devices, queue, sync, disk
+          sync now                                  kioskd: forward, pull and fetch config now
+          config rollback                           return to the previous good configuration bundle
           sync run [--dinas URL] [--kiosk-id ID] [--token-file F] [--trusted-key K ...] [--until-idle]
                    [--max-seconds S] [--backoff-base S]  forward the queue, pull status/documents/config
                                                     (defaults: the config's dinas section and kiosk_id)
@@ -111,6 +118,8 @@ public enum KioskCtl {
             return
         }
         let rest = Array(args.dropFirst(2))
+        // While kioskd runs, these go through its socket (it stays the only writer and audits the call).
+        if try RoutedCommands.run(args, global: global, context: context) { return }
         let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(global: global, context: context) }
         switch (first, args.count > 1 ? args[1] : "") {
         case ("nik", "check"): try NIKCommands.check(rest, context: context)

@@ -1,5 +1,6 @@
 import Foundation
 import KioskCore
+import KioskService
 import KioskStore
 
 enum ApplicationCommands {
@@ -25,10 +26,8 @@ enum ApplicationCommands {
         }
     }
 
-    static func submit(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
-        let args = try Arguments(raw, options: [], flags: ["json"])
-        let path = try args.positional(0, "FILE.json")
-        try args.noExtraPositionals(after: 1)
+    /// Reads and strictly decodes a submission file into the use case's input.
+    static func readSubmission(_ path: String, context: CLIContext) throws(CLIError) -> AssistedSubmission {
         let file: SubmissionFile
         do {
             file = try StrictJSON.decode(SubmissionFile.self, from: try context.read(path, what: "permohonan / submission"),
@@ -41,53 +40,25 @@ enum ApplicationCommands {
         } catch {
             throw CLIError(.dataError, code: "invalid_submission", id: "\(error)", en: "\(error)")
         }
-        let profile = try ProfileLibrary(global: global, context: context).load(file.profile)
-        guard let service = profile.service(file.service) else {
-            throw CLIError(data: RulesError.unknownService(service: file.service, profile: profile.id).message,
-                           code: "unknown_service", field: "service")
-        }
-        guard service.kioskAvailable != false else {
-            throw CLIError(.dataError, code: "not_a_kiosk_service", id: "Layanan \(service.id) tidak dapat diajukan di kios.",
-                           en: "Service \(service.id) cannot be applied for at a kiosk.", field: "service")
-        }
-        let nik: NIK
-        do {
-            nik = try NIK(file.applicantNIK, today: context.today)
-        } catch {
-            throw CLIError(data: error.message, code: "invalid_nik", field: "applicant_nik")
-        }
-        let event = try CivilDate.parse(file.eventDate, option: "event_date")
-        guard event <= context.today else {
-            throw CLIError(.dataError, code: "future_event_date", id: "Tanggal peristiwa \(event) belum terjadi.",
-                           en: "The event date \(event) is in the future.", field: "event_date")
-        }
-        let known = Set(service.requirements.flatMap { [$0.id] + ($0.alternatives ?? []).map(\.id) })
-        for (i, a) in file.attachments.enumerated() where !known.isEmpty && !known.contains(a.requirement) {
-            throw CLIError(.dataError, code: "unknown_requirement",
-                           id: "Persyaratan \"\(a.requirement)\" tidak dikenal untuk \(service.id) (dikenal: \(known.sorted().joined(separator: ", "))).",
-                           en: "Requirement \"\(a.requirement)\" is not known for \(service.id) (known: \(known.sorted().joined(separator: ", "))).",
-                           field: "attachments[\(i)].requirement")
-        }
-        do throws(RulesError) {
-            try service.checkSubmission(facts: file.facts ?? [:], contact: file.contact)
-        } catch {
-            let field: String
-            switch error {
-            case .unknownFact(let key, _), .badFact(let key, _), .missingFact(let key, _): field = "facts.\(key)"
-            case .invalidText(let name, _): field = name
-            default: field = "facts"
-            }
-            throw CLIError(data: error.message, code: error.code, field: field)
-        }
+        return AssistedSubmission(service: file.service, profile: file.profile, applicantNIK: file.applicantNIK,
+                                  eventDate: file.eventDate, contact: file.contact, facts: file.facts,
+                                  attachments: file.attachments.map { .init(requirement: $0.requirement, path: $0.path) })
+    }
+
+    /// Offline (no kioskd): the one submit use case on the data directory.
+    static func submit(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        let args = try Arguments(raw, options: [], flags: ["json"])
+        let path = try args.positional(0, "FILE.json")
+        try args.noExtraPositionals(after: 1)
+        let submission = try self.readSubmission(path, context: context)
+        let profile = try ProfileLibrary(global: global, context: context).load(submission.profile)
         let store = try global.openStore(context: context)
         let receipt: SubmitReceipt
         do {
-            receipt = try store.submit(NewApplication(
-                service: service.id, profile: profile.id, applicant: nik, eventDate: event, contact: file.contact,
-                facts: file.facts ?? [:],
-                attachments: file.attachments.map { NewAttachment(requirement: $0.requirement, path: context.resolve($0.path)) }))
+            receipt = try StaffUseCases(store: store).submit(submission, profile: profile, today: context.today, actor: "resident",
+                                                             resolvePath: context.resolve)
         } catch {
-            throw CLIError(store: error)
+            throw CLIError(control: error)
         }
         if args.has("json") {
             try context.printJSON(receipt)
@@ -120,6 +91,11 @@ enum ApplicationCommands {
             try context.printJSON(ShowOutput(application: app, history: history))
             return
         }
+        self.printDetail(ApplicationDetail(application: app, history: history), context: context)
+    }
+
+    static func printDetail(_ d: ApplicationDetail, context: CLIContext) {
+        let app = d.application
         context.print("Permohonan / Application \(app.trackingCode.formatted)  (\(app.id.uuidString.lowercased()))")
         context.print("  Layanan / Service:   \(SafeText.visible(app.service)) [\(SafeText.visible(app.profile))]")
         context.print("  Pemohon / Applicant: NIK \(app.applicantNIKMasked)")
@@ -130,7 +106,7 @@ enum ApplicationCommands {
             context.print("    \(a.seq). \(SafeText.visible(a.requirement))  \(a.size) bytes  sha256 \(a.sha256)\(a.purged ? "  [dihapus / purged]" : "")")
         }
         context.print("  Riwayat / History:")
-        for h in history {
+        for h in d.history {
             let change = h.from.map { "\($0.rawValue) → \(h.to?.rawValue ?? "")" } ?? h.event
             context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(SafeText.visible(h.actor)))\(h.detail.map { "  \(SafeText.visible($0))" } ?? "")")
         }

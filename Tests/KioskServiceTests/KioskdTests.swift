@@ -77,6 +77,34 @@ import Testing
         #expect(text.contains("PID \(k.process.processIdentifier)"), "names the holder: \(text)")
         // The first one is unharmed.
         #expect(try client.callBlocking("staff.queue.stats")["queue_counts"] != nil)
+
+        // kioskctl: a writing command goes through the socket; one kioskd does not serve refuses the data directory.
+        try randomBytes(3000).write(to: URL(fileURLWithPath: "\(k.dir)/scan.jpg"))
+        try Data(#"{"service": "birth", "profile": "kota-kupang", "applicant_nik": "5371011708950003", "event_date": "2024-03-10", "contact": "081234567890", "attachments": [{"requirement": "surat-kelahiran", "path": "scan.jpg"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: "\(k.dir)/app.json"))
+        func ctl(_ args: [String]) throws -> (Int32, String, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: builtProduct("kioskctl"))
+            p.arguments = ["--config", k.configPath] + args
+            p.currentDirectoryURL = URL(fileURLWithPath: k.dir)
+            let o = Pipe(), e = Pipe()
+            p.standardOutput = o
+            p.standardError = e
+            try p.run()
+            let out = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, out, err)
+        }
+        let submit = try ctl(["application", "submit", "app.json", "--json"])
+        #expect(submit.0 == 0, "\(submit.2)")
+        #expect(submit.1.contains("tracking_code"))
+        #expect(try client.callBlocking("staff.queue.stats")["queue_counts"]?["pending"]?.intValue == 1, "stored by kioskd")
+        let check = try ctl(["store", "check"])
+        #expect(check.0 == 75, "\(check.2)")
+        #expect(check.2.contains("PID \(k.process.processIdentifier)"))
+        let shown = try ctl(["status", "--json"])
+        #expect(shown.0 == 0 && shown.1.contains("\"kiosk_id\""), "\(shown.2)")
         #expect(k.terminate().status == 0)
     }
 

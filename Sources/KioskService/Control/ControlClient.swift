@@ -37,7 +37,7 @@ public final class ControlClient: Sendable {
         let address = try UnixAddress(path: path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError.connectFailed(path, errno) }
-        // > For AF_UNIX, a blocking connect(2) waits for room in the listen backlog up to SO_SNDTIMEO.
+        // On Linux a blocking AF_UNIX connect(2) waits for room in a full listen backlog for up to SO_SNDTIMEO.
         var connectTimeout = ClientCore.makeTimeval(seconds: timeout)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connectTimeout, socklen_t(MemoryLayout<timeval>.size))
         var rc: Int32

@@ -39,6 +39,13 @@ public struct ControlLimits: Sendable {
     public var writeTimeoutSeconds = 10.0
     /// Output queued for one connection beyond which it is disconnected (one reply of any size may queue alone).
     public var maxPendingOutputBytes = 64 << 20
+    /// Bounds on a request's JSON shape, checked before decoding: decoding a `JSONValue` costs about 10–60 µs per
+    /// value and grows faster than linearly with nesting, so a line of a million tiny values would hold a core for
+    /// a minute. Deeper or larger lines get `malformed`. Staff and admin get the larger count (a base64 attachment
+    /// is a single value).
+    public var maxNesting = 32
+    public var maxValuesPerLine = 10_000
+    public var maxPrivilegedValuesPerLine = 200_000
 
     public init() {}
 }
@@ -59,6 +66,8 @@ public final class ControlConnection: Sendable {
     let fd: Int32
     /// The longest request line this connection may send.
     let lineCap: Int
+    /// The most JSON values one of its lines may hold.
+    let valueCap: Int
     let limits: ControlLimits
     let output: ConnectionOutput
     private let subscriptions = Mutex<Set<String>>([])
@@ -70,6 +79,7 @@ public final class ControlConnection: Sendable {
         self.fd = fd
         self.limits = limits
         self.lineCap = peer.role == .resident ? limits.maxLineBytes : limits.maxPrivilegedLineBytes
+        self.valueCap = peer.role == .resident ? limits.maxValuesPerLine : limits.maxPrivilegedValuesPerLine
         self.output = ConnectionOutput(fd: fd, maxPending: limits.maxPendingOutputBytes)
     }
 
@@ -223,7 +233,7 @@ final class ConnectionOutput: @unchecked Sendable {
 /// The control socket server of kioskd.
 public final class ControlServer: Sendable {
     /// The event streams a client may subscribe to.
-    public static let streams = ["card", "device", "config", "print"]
+    public static let streams = ["card", "device", "config", "print", "queue"]
 
     private enum Phase { case idle, running, stopped }
 
@@ -232,7 +242,6 @@ public final class ControlServer: Sendable {
         var roles: ControlRoles
         var connections: [Int: ControlConnection] = [:]
         var nextID = 1
-        var listenFD: Int32 = -1
         var wakeWrite: Int32 = -1
         /// st_dev and st_ino of the socket file this server bound, so stop() never unlinks a successor's socket.
         var socketFile: (dev: UInt64, ino: UInt64)?
@@ -281,7 +290,7 @@ public final class ControlServer: Sendable {
     /// - Throws: `ControlError` with codes `already_started`, `bad_socket_path`, `no_socket_dir`, `unknown_group`,
     ///   `already_running` (another server answers on `path`), `socket_path_taken` (not a socket) or `socket_failed`.
     public func start() throws(ControlError) {
-        // > MSG_NOSIGNAL covers send(2); this covers any other write to a broken pipe in the process.
+        // MSG_NOSIGNAL covers this server's send(2)s; this covers any other write to a broken pipe in kioskd.
         signal(SIGPIPE, SIG_IGN)
         let fresh = self.state.withLock { s -> Bool in
             guard s.phase == .idle else { return false }
@@ -314,6 +323,7 @@ public final class ControlServer: Sendable {
         }
         // Linux gives a bound socket file the socket inode's mode minus the umask: preset 0660 there, and bind under
         // umask 0o117 too, so the file never has more than rw for owner and group, whatever the process umask.
+        // (umask is process-wide: the window is this one bind call, at daemon start.)
         _ = fchmod(fd, 0o660)
         let oldMask = umask(0o117)
         let rc = address.withSockaddr { bind(fd, $0, $1) }
@@ -325,11 +335,15 @@ public final class ControlServer: Sendable {
             // The owner stays the daemon's euid (root in production); lchown never follows a planted symlink.
             guard lchown(self.path, uid_t.max, gid) == 0 else { throw fail("chown", errno) }
         }
+        // chmod follows symlinks; the directory is root's alone, and the lstat below checks what the path is.
         guard chmod(self.path, 0o660) == 0 else { throw fail("chmod", errno) }
         var st = stat()
         guard lstat(self.path, &st) == 0 else { throw fail("stat", errno) }
         guard st.st_mode & S_IFMT == S_IFSOCK, st.st_mode & 0o7777 == 0o660, gid == nil || st.st_gid == gid else {
-            throw fail("chmod", EPERM)
+            let found = "mode \(String(st.st_mode & 0o7777, radix: 8)) gid \(st.st_gid)"
+            _ = fail("verify", EPERM)
+            throw ControlError("socket_failed", id: "Soket kontrol \(self.path) tidak aman (\(found)); tidak dipakai.",
+                               en: "Control socket \(self.path) is not private (\(found)); not used.")
         }
         guard listen(fd, 64) == 0 else { throw fail("listen", errno) }
         var wake: [Int32] = [-1, -1]
@@ -339,7 +353,6 @@ public final class ControlServer: Sendable {
 
         self.state.withLock { s in
             s.phase = .running
-            s.listenFD = fd
             s.wakeWrite = wake[1]
             s.socketFile = (UInt64(st.st_dev), UInt64(st.st_ino))
         }
@@ -609,7 +622,7 @@ public final class ControlServer: Sendable {
         if bytes.last == 0x0D { bytes = bytes.dropLast() }
         guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return true }
         let verdict = limiter.take()
-        let parsed = Self.parse(Data(bytes))
+        let parsed = Self.parse(Data(bytes), maxNesting: self.limits.maxNesting, maxValues: connection.valueCap)
         if verdict == .flooding {
             self.log("control: connection \(connection.id) (uid \(connection.peer.uid)) floods requests; closed")
             connection.send(ControlReply(id: parsed.id, error: .rateLimited(closing: true)))
@@ -653,7 +666,10 @@ public final class ControlServer: Sendable {
     }
 
     /// A request line decoded; `id` is the line's id whenever it has a usable one, even if the rest is wrong.
-    static func parse(_ data: Data) -> (id: Int?, request: Result<ControlRequest, ControlError>) {
+    static func parse(_ data: Data, maxNesting: Int, maxValues: Int) -> (id: Int?, request: Result<ControlRequest, ControlError>) {
+        if let problem = JSONShape.problem(in: data, maxNesting: maxNesting, maxValues: maxValues) {
+            return (nil, .failure(.malformed(problem)))
+        }
         let value: JSONValue
         do {
             value = try KioskJSON.decode(JSONValue.self, from: data)
@@ -760,6 +776,45 @@ struct TokenBucket {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A cheap look at a JSON text's shape before it is decoded: nesting depth and roughly how many values it holds
+/// (containers plus separators, outside strings). Not a parser: anything it lets through still goes to KioskJSON.
+enum JSONShape {
+    static func problem(in data: Data, maxNesting: Int, maxValues: Int) -> String? {
+        var depth = 0
+        var values = 1
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == 0x5C {
+                    escaped = true
+                } else if byte == 0x22 {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case 0x22:
+                inString = true
+            case 0x5B, 0x7B:
+                depth += 1
+                values += 1
+                if depth > maxNesting { return "nested deeper than \(maxNesting) levels" }
+            case 0x5D, 0x7D:
+                depth -= 1
+            case 0x2C:
+                values += 1
+            default:
+                continue
+            }
+            if values > maxValues { return "more than \(maxValues) values in one request" }
+        }
+        return nil
     }
 }
 

@@ -76,6 +76,11 @@ public struct AssistedSubmission: Sendable, Codable {
 public struct ApplicationDetail: Sendable, Codable {
     public var application: StoredApplication
     public var history: [AuditEntry]
+
+    public init(application: StoredApplication, history: [AuditEntry]) {
+        self.application = application
+        self.history = history
+    }
 }
 
 /// The staff use cases, once: kioskctl runs them on the data directory when no kioskd holds it, kioskd runs them
