@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
-        .testTarget(name: "KioskServiceTests", dependencies: ["KioskService", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl"]),
+        .testTarget(name: "KioskServiceTests", dependencies: ["KioskService", "KioskCLI", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],
     swiftLanguageModes: [.v6]

@@ -9,6 +9,8 @@ public enum ExitCode: Int32, Sendable {
     case ioError = 74
     case tempFail = 75
     case noPermission = 77
+    /// EX_CONFIG: the configuration file (kioskd.json) is not valid.
+    case config = 78
 }
 
 /// A failure a command reports: an exit code, a bilingual message and, for data errors, the failing field.

@@ -30,8 +30,9 @@ public enum KioskCtl {
           queue retry ID                            requeue a quarantined application (or retry now)
           queue quarantine ID --reason TEXT         set an application aside for staff
           store check                               integrity check plus every attachment against its hash
-          sync run --dinas URL --kiosk-id ID --token-file F [--trusted-key K ...] [--until-idle]
+          sync run [--dinas URL] [--kiosk-id ID] [--token-file F] [--trusted-key K ...] [--until-idle]
                    [--max-seconds S] [--backoff-base S]  forward the queue, pull status/documents/config
+                                                    (defaults: the config's dinas section and kiosk_id)
           sync status                               last pass, alerts, cursor, config version, queue
           sync export --to DIR --kiosk-id ID        pending applications to a USB stick (resumable)
           sync import --from DIR --kiosk-id ID --trusted-key K   receipts, documents, config from a stick
@@ -50,13 +51,16 @@ public enum KioskCtl {
           scan --out DIR [--device D] [--pages N | --feeder] [--option OPT ...]
                                                     scan, check (blank, size, page count) and store pages
 
-        Every command accepts --json. Profiles are read from --profiles-dir, $KIOSK_PROFILES_DIR,
-        Kiosk/profiles of the source tree, or /usr/share/kiosk/profiles. The data directory is --data-dir,
-        $KIOSK_DATA_DIR, data_dir of the config (--config, $KIOSK_CONFIG, /etc/kiosk/kioskd.json), or
-        /var/lib/kiosk.
+        Every command accepts --json. The configuration is kioskd's (--config, $KIOSK_CONFIG, else
+        /etc/kiosk/kioskd.json if present, else defaults): sync, printer and scanner options default to its
+        dinas, devices, printer and scanner sections. Profiles are read from --profiles-dir,
+        $KIOSK_PROFILES_DIR, profiles_dir of the config, Kiosk/profiles of the source tree, or
+        /usr/share/kiosk/profiles. The data directory is --data-dir, $KIOSK_DATA_DIR, or data_dir of the
+        config (/var/lib/kiosk).
 
         Exit status: 0 ok, 1 failure (e.g. store check), 64 usage error, 65 invalid data, 66 missing input,
-        73 cannot create output, 75 still pending (sync), 77 credential refused by the Dinas (staff alert).
+        73 cannot create output, 75 still pending (sync), 77 credential refused by the Dinas (staff alert),
+        78 invalid configuration file (the field is named).
         """
 
     public static func run(_ arguments: [String], context: CLIContext) -> Int32 {
@@ -107,7 +111,7 @@ public enum KioskCtl {
             return
         }
         let rest = Array(args.dropFirst(2))
-        let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(option: global.profilesDir, context: context) }
+        let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(global: global, context: context) }
         switch (first, args.count > 1 ? args[1] : "") {
         case ("nik", "check"): try NIKCommands.check(rest, context: context)
         case ("catalog", "list"): try CatalogCommands.list(rest, profiles: try profiles(), context: context)

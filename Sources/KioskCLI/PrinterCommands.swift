@@ -1,13 +1,23 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskService
 import KioskStore
 
 enum PrinterCommands {
     static func printer(_ args: Arguments, global: GlobalOptions, context: CLIContext) throws(CLIError) -> CUPSPrinter {
-        let config = try global.localConfig(context: context)
-        let queue = args.value("printer") ?? config.printer?.queue
-        let q = queue
+        let config = try global.config(context: context)
+        let q: String?
+        switch (args.value("printer"), config.devices.printer) {
+        case (let name?, _): q = name
+        case (nil, .named(let name)): q = name
+        case (nil, .auto): q = nil
+        case (nil, .simulated):
+            throw CLIError(.noInput, code: "no_printer",
+                           id: "devices.printer adalah \"simulated\": kioskctl hanya memakai antrean CUPS sungguhan; pakai --printer ANTREAN.",
+                           en: "devices.printer is \"simulated\": kioskctl drives only a real CUPS queue; use --printer QUEUE.",
+                           field: "devices.printer")
+        }
         switch SyncCommands.blocking({ () -> Result<CUPSPrinter, PrinterError> in
             do throws(PrinterError) { return .success(try await CUPSPrinter(queue: q)) } catch { return .failure(error) }
         }) {
@@ -70,7 +80,7 @@ enum PrinterCommands {
             case .failure(let e): throw CLIError(.failure, code: "print_failed", id: e.message.id, en: e.message.en ?? "")
             }
         }
-        let configured = try global.localConfig(context: context).printer?.jobTimeoutSeconds ?? 120
+        let configured = Double(try global.config(context: context).printer.jobTimeoutSeconds)
         let timeout = Double(args.value("timeout") ?? "") ?? configured
         switch self.runPrint(p, path: path, title: (path as NSString).lastPathComponent, copies: copies, timeout: timeout) {
         case .success(let o):
@@ -90,7 +100,7 @@ enum PrinterCommands {
         let args = try Arguments(raw, options: ["printer", "product", "trusted-key"], flags: ["json"])
         let key = try args.positional(0, "ID-OR-TRACKING-CODE")
         try args.noExtraPositionals(after: 1)
-        let config = try global.localConfig(context: context)
+        let config = try global.config(context: context)
         let store = try global.openStore(context: context)
         let app: StoredApplication
         let docs: [StoredDocument]
@@ -108,7 +118,7 @@ enum PrinterCommands {
         var failed = false
         for doc in docs {
             do {
-                guard try store.mayPrint(documentID: doc.documentID, reprintLimit: config.printer?.reprintLimit ?? 2) else {
+                guard try store.mayPrint(documentID: doc.documentID, reprintLimit: config.printer.reprintLimit) else {
                     throw CLIError(.dataError, code: "reprint_limit", id: "Batas cetak ulang \(doc.product) tercapai; hubungi petugas.",
                                    en: "The reprint limit for \(doc.product) is reached; ask staff.")
                 }
@@ -122,7 +132,7 @@ enum PrinterCommands {
                     continue
                 }
                 let result = self.runPrint(p, path: path, title: "\(app.trackingCode.formatted) \(doc.product)", copies: 1,
-                                           timeout: config.printer?.jobTimeoutSeconds ?? 120)
+                                           timeout: Double(config.printer.jobTimeoutSeconds))
                 let (printed, sheets, detail): (Bool, Int, String) = switch result {
                 case .success(let o): (o.printed, o.sheets, o.detail)
                 case .failure(let e): (false, 0, e.message.en ?? e.message.id)
@@ -172,7 +182,7 @@ enum PrinterCommands {
             throw CLIError(.dataError, code: "bad_sheets", id: "--sheets harus 1…5000.", en: "--sheets must be 1…5000.", field: "sheets")
         }
         let store = try global.openStore(context: context)
-        let threshold = try global.localConfig(context: context).printer?.lowPaperThreshold ?? 20
+        let threshold = try global.config(context: context).printer.lowPaperThreshold
         do {
             try store.restockPaper(sheets: n, actor: args.value("actor") ?? "staff")
             let status = try store.paperStatus(lowThreshold: threshold)

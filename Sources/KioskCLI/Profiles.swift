@@ -2,13 +2,18 @@ import Foundation
 import KioskCore
 import KioskRuntime
 
-/// Loads jurisdiction profiles from the folder `ProfileSearch` finds (`--profiles-dir` first).
+/// Loads jurisdiction profiles from the configured folder or the one `ProfileSearch` finds.
 struct ProfileLibrary {
     let directory: String
 
-    init(option: String?, context: CLIContext) throws(CLIError) {
-        if let dir = option ?? context.environment["KIOSK_PROFILES_DIR"] {
+    /// `--profiles-dir`, else `$KIOSK_PROFILES_DIR`, else the config's `profiles_dir`, else `ProfileSearch`.
+    init(global: GlobalOptions, context: CLIContext) throws(CLIError) {
+        if let dir = global.profilesDir ?? context.environment["KIOSK_PROFILES_DIR"] {
             self.directory = context.resolve(dir)
+            return
+        }
+        if let dir = try global.config(context: context).profilesDir {
+            self.directory = dir
             return
         }
         guard let found = ProfileSearch.find(explicit: nil, currentDirectory: context.currentDirectory,

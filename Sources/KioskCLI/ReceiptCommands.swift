@@ -2,6 +2,7 @@ import Foundation
 import KioskCore
 import KioskDevices
 import KioskRuntime
+import KioskService
 import KioskStore
 
 enum ReceiptCommands {
@@ -20,8 +21,8 @@ enum ReceiptCommands {
         let store = try global.openStore(context: context)
         let app: StoredApplication
         do { app = try store.application(key) } catch { throw CLIError(store: error) }
-        let profile = try ProfileLibrary(option: global.profilesDir, context: context).load(app.profile)
-        let config = try global.localConfig(context: context)
+        let profile = try ProfileLibrary(global: global, context: context).load(app.profile)
+        let config = try global.config(context: context)
         let kioskName = args.value("desa") ?? config.kioskID ?? "Kios Adminduk"
         let pdf = ReceiptRenderer.render(
             self.content(app, store: store, profile: profile, kioskName: kioskName, language: language,

@@ -1,11 +1,21 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskService
 
 enum ScannerCommands {
     static func scanner(_ args: Arguments, global: GlobalOptions, context: CLIContext) throws(CLIError) -> SANEScanner {
-        var settings = try global.localConfig(context: context).scanner ?? ScanSettings()
-        if let device = args.value("device") { settings.device = device }
+        let config = try global.config(context: context)
+        // The config's scanner section, with `device` already filled from devices.scanner when it names one.
+        var settings = config.scanner
+        if let device = args.value("device") {
+            settings.device = device
+        } else if config.devices.scanner == .simulated {
+            throw CLIError(.noInput, code: "no_scanner",
+                           id: "devices.scanner adalah \"simulated\": kioskctl hanya memakai pemindai SANE sungguhan; pakai --device PERANGKAT.",
+                           en: "devices.scanner is \"simulated\": kioskctl drives only a real SANE scanner; use --device DEVICE.",
+                           field: "devices.scanner")
+        }
         settings.extraOptions += args.values("option")
         let env = context.environment["SANE_CONFIG_DIR"].map { ["SANE_CONFIG_DIR": $0] } ?? [:]
         return SANEScanner(settings: settings, environment: env)

@@ -41,7 +41,7 @@ enum ApplicationCommands {
         } catch {
             throw CLIError(.dataError, code: "invalid_submission", id: "\(error)", en: "\(error)")
         }
-        let profile = try ProfileLibrary(option: global.profilesDir, context: context).load(file.profile)
+        let profile = try ProfileLibrary(global: global, context: context).load(file.profile)
         guard let service = profile.service(file.service) else {
             throw CLIError(data: RulesError.unknownService(service: file.service, profile: profile.id).message,
                            code: "unknown_service", field: "service")

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import KioskCore
 import KioskSecurity
+import KioskService
 import KioskStore
 import KioskSync
 import Synchronization
@@ -12,15 +13,32 @@ enum SyncCommands {
         CallerThreadExecutor.run(work)
     }
 
-    static func trustedKeys(_ args: Arguments, config: LocalConfig, context: CLIContext) throws(CLIError) -> [Ed25519PublicKey] {
-        let paths = (args.options["trusted-key"] ?? []) + (args.options["trusted-key"] == nil ? (config.trustedKeys ?? []) : [])
-        return try paths.map { (p: String) throws(CLIError) in try KeyCommands.readPublic(p, context: context) }
+    /// `--trusted-key` (repeatable) when given, else the config's `dinas.trusted_keys`. A configured key file that
+    /// does not exist is skipped with a warning (nothing then verifies against it); a named one must exist.
+    static func trustedKeys(_ args: Arguments, config: KioskdConfig, context: CLIContext) throws(CLIError) -> [Ed25519PublicKey] {
+        if let given = args.options["trusted-key"] {
+            return try given.map { (p: String) throws(CLIError) in try KeyCommands.readPublic(p, context: context) }
+        }
+        var keys: [Ed25519PublicKey] = []
+        for path in config.dinas.trustedKeys {
+            guard FileManager.default.fileExists(atPath: path) else {
+                context.stderr("kioskctl: PERINGATAN / WARNING: kunci tepercaya / trusted key \(SafeText.visible(path)) "
+                               + "(dinas.trusted_keys) tidak ada, dilewati / does not exist, skipped\n")
+                continue
+            }
+            keys.append(try KeyCommands.readPublic(path, context: context))
+        }
+        return keys
     }
 
-    static func kioskID(_ args: Arguments, config: LocalConfig) throws(CLIError) -> String {
-        guard let id = args.value("kiosk-id") ?? config.kioskID else { throw .usage("--kiosk-id is required") }
-        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
-            throw CLIError(.dataError, code: "bad_kiosk_id", id: "ID kios tidak sah.", en: "Invalid kiosk id.", field: "kiosk-id")
+    /// `--kiosk-id`, else the config's `kiosk_id`; the bundle `targets` rule (`ConfigLimits.isKioskID`).
+    static func kioskID(_ args: Arguments, config: KioskdConfig) throws(CLIError) -> String {
+        guard let id = args.value("kiosk-id") ?? config.kioskID else {
+            throw .usage("--kiosk-id is required (or kiosk_id in the config)")
+        }
+        guard ConfigLimits.isKioskID(id) else {
+            throw CLIError(.dataError, code: "bad_kiosk_id", id: "ID kios tidak sah (1…64 karakter A-Z a-z 0-9 . _ -).",
+                           en: "Invalid kiosk id (1…64 characters of A-Z a-z 0-9 . _ -).", field: "kiosk-id")
         }
         return id
     }
@@ -30,17 +48,18 @@ enum SyncCommands {
                                                 "probe-interval", "max-seconds", "quick-retry-delay", "request-timeout"],
                                  flags: ["json", "until-idle"])
         try args.noExtraPositionals(after: 0)
-        let config = try global.localConfig(context: context)
-        guard let urlText = args.value("dinas") ?? config.dinasURL, let url = URL(string: urlText),
+        let config = try global.config(context: context)
+        guard let urlText = args.value("dinas") ?? config.dinas.url?.absoluteString, let url = URL(string: urlText),
               url.scheme == "https" || url.scheme == "http", url.host != nil
-        else { throw .usage("--dinas URL (https://…) is required") }
+        else { throw .usage("--dinas URL (https://…) is required (or dinas.url in the config)") }
         let kioskID = try self.kioskID(args, config: config)
-        guard let tokenPath = args.value("token-file") ?? config.tokenFile else { throw .usage("--token-file is required") }
-        let secret = try context.readSecret(tokenPath, what: ("berkas token", "the token file"), option: "token-file")
+        let tokenPath = args.value("token-file") ?? config.dinas.tokenFile
+        let tokenField = args.value("token-file") == nil ? "dinas.token_file" : "token-file"
+        let secret = try context.readSecret(tokenPath, what: ("berkas token", "the token file"), option: tokenField)
         let token = String(decoding: secret, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
-            throw CLIError(.dataError, code: "empty_token", id: "Berkas token kosong.", en: "The token file is empty.", field: "token-file")
+            throw CLIError(.dataError, code: "empty_token", id: "Berkas token kosong.", en: "The token file is empty.", field: tokenField)
         }
         if url.scheme == "http", !["127.0.0.1", "localhost", "::1"].contains(url.host ?? "") {
             context.stderr("kioskctl: PERINGATAN / WARNING: token dikirim tanpa HTTPS / the token travels without HTTPS\n")
@@ -56,7 +75,7 @@ enum SyncCommands {
         if let v = try number("probe-interval") { options.probeInterval = v }
         if let v = try number("quick-retry-delay") { options.quickRetryDelay = v }
         let maxSeconds = try number("max-seconds")
-        let requestTimeout = try number("request-timeout") ?? 30
+        let requestTimeout = try number("request-timeout") ?? Double(config.dinas.requestTimeoutSeconds)
         let trusted = try self.trustedKeys(args, config: config, context: context)
         let store = try global.openStore(context: context)
         let configStore: ConfigBundleStore
@@ -166,7 +185,7 @@ enum SyncCommands {
     static func export(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         let args = try Arguments(raw, options: ["to", "kiosk-id"], flags: ["json"])
         try args.noExtraPositionals(after: 0)
-        let config = try global.localConfig(context: context)
+        let config = try global.config(context: context)
         let dir = context.resolve(try args.required("to"))
         let store = try global.openStore(context: context)
         do {
@@ -182,7 +201,7 @@ enum SyncCommands {
     static func importCommand(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         let args = try Arguments(raw, options: ["from", "kiosk-id", "trusted-key"], flags: ["json"])
         try args.noExtraPositionals(after: 0)
-        let config = try global.localConfig(context: context)
+        let config = try global.config(context: context)
         let dir = context.resolve(try args.required("from"))
         let trusted = try self.trustedKeys(args, config: config, context: context)
         let store = try global.openStore(context: context)
@@ -212,7 +231,7 @@ enum SyncCommands {
         let args = try Arguments(raw, options: ["kiosk-id", "trusted-key"], flags: ["json"])
         let path = try args.positional(0, "BUNDLE")
         try args.noExtraPositionals(after: 1)
-        let config = try global.localConfig(context: context)
+        let config = try global.config(context: context)
         let trusted = try self.trustedKeys(args, config: config, context: context)
         guard !trusted.isEmpty else { throw .usage("--trusted-key is required") }
         let kioskID = try self.kioskID(args, config: config)

@@ -84,7 +84,8 @@ public enum ConfigLimits {
         }
     }
 
-    static func isKioskID(_ s: String) -> Bool {
+    /// A kiosk id: 1…64 of `A-Z a-z 0-9 . _ -` (bundle targets, kioskd.json's `kiosk_id`, `--kiosk-id`).
+    public static func isKioskID(_ s: String) -> Bool {
         ConfigLimits.kioskIDLength.contains(s.utf8.count)
             && s.utf8.allSatisfy { b in
                 (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 46 || b == 95 || b == 45

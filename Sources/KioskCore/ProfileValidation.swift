@@ -179,7 +179,8 @@ extension JurisdictionProfile {
         }
     }
 
-    static func isSlug(_ s: String) -> Bool {
+    /// A lowercase slug (`a-z 0-9 -`): profile and service ids.
+    public static func isSlug(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }
 }

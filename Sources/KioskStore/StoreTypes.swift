@@ -37,6 +37,40 @@ public struct StoreConfiguration: Hashable, Sendable, Codable {
         self.minFreeBytes = try c.decodeIfPresent(Int.self, forKey: .minFreeBytes) ?? d.minFreeBytes
         self.retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays) ?? d.retentionDays
         self.maxAttachments = try c.decodeIfPresent(Int.self, forKey: .maxAttachments) ?? d.maxAttachments
+        do throws(ValidationError) {
+            try self.validate()
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    /// `max_attachment_bytes`: 1 KiB…1 GiB.
+    public static let maxAttachmentBytesRange: ClosedRange<Int> = 1024...(1 << 30)
+    /// `max_application_bytes`: 1 KiB…4 GiB, and at least `max_attachment_bytes`.
+    public static let maxApplicationBytesRange: ClosedRange<Int> = 1024...(4 << 30)
+    /// `min_free_bytes`: 0…1 TiB.
+    public static let minFreeBytesRange: ClosedRange<Int> = 0...(1 << 40)
+    /// `retention_days`: the bundle's range (`ConfigLimits.retentionDays`, 1…3650).
+    public static let retentionDaysRange = ConfigLimits.retentionDays
+    /// `max_attachments`: 1…1000.
+    public static let maxAttachmentsRange: ClosedRange<Int> = 1...1000
+
+    /// Checks every field against its documented range (Kiosk/config/README.md); the field is its JSON key.
+    public func validate() throws(ValidationError) {
+        let checks: [(String, Int, ClosedRange<Int>)] = [
+            ("max_attachment_bytes", self.maxAttachmentBytes, StoreConfiguration.maxAttachmentBytesRange),
+            ("max_application_bytes", self.maxApplicationBytes, StoreConfiguration.maxApplicationBytesRange),
+            ("min_free_bytes", self.minFreeBytes, StoreConfiguration.minFreeBytesRange),
+            ("retention_days", self.retentionDays, StoreConfiguration.retentionDaysRange),
+            ("max_attachments", self.maxAttachments, StoreConfiguration.maxAttachmentsRange),
+        ]
+        for (field, value, range) in checks where !range.contains(value) {
+            throw ValidationError(field: field, reason: "must be an integer \(range.lowerBound)…\(range.upperBound), got \(value)")
+        }
+        guard self.maxApplicationBytes >= self.maxAttachmentBytes else {
+            throw ValidationError(field: "max_application_bytes",
+                                  reason: "must be at least max_attachment_bytes (\(self.maxAttachmentBytes)), got \(self.maxApplicationBytes)")
+        }
     }
 }
 

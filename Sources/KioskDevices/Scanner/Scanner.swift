@@ -49,20 +49,66 @@ public struct ScanSettings: Sendable, Equatable, Codable {
         s.widthMM = try c.decodeIfPresent(Double.self, forKey: .widthMM)
         s.heightMM = try c.decodeIfPresent(Double.self, forKey: .heightMM)
         s.extraOptions = try c.decodeIfPresent([String].self, forKey: .extraOptions) ?? []
-        guard (50...600).contains(s.resolution) else {
-            throw DecodingError.dataCorruptedError(forKey: .resolution, in: c, debugDescription: "resolution must be 50…600 dpi")
-        }
-        guard ["Gray", "Color"].contains(s.mode) else {
-            throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "mode is Gray or Color")
-        }
-        guard ["jpeg", "pdf"].contains(s.format) else {
-            throw DecodingError.dataCorruptedError(forKey: .format, in: c, debugDescription: "format is jpeg or pdf")
-        }
-        guard (20...95).contains(s.jpegQuality), s.maxPageBytes >= 50_000, s.watchdogSeconds > 0 else {
-            throw DecodingError.dataCorruptedError(forKey: .jpegQuality, in: c,
-                                                   debugDescription: "jpeg_quality 20…95, max_page_bytes ≥ 50000, watchdog_seconds > 0")
+        do throws(ValidationError) {
+            try s.validate()
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
         }
         self = s
+    }
+
+    /// `resolution`: 50…600 dpi.
+    public static let resolutionRange: ClosedRange<Int> = 50...600
+    /// `mode`: SANE's mode names.
+    public static let modes = ["Gray", "Color"]
+    /// `format`: how pages are stored.
+    public static let formats = ["jpeg", "pdf"]
+    /// `jpeg_quality`: 20…95.
+    public static let jpegQualityRange: ClosedRange<Int> = 20...95
+    /// `max_page_bytes`: 50 000…50 000 000.
+    public static let maxPageBytesRange: ClosedRange<Int> = 50_000...50_000_000
+    /// `watchdog_seconds`: 1…600 in a configuration file (code may set a shorter one, e.g. tests).
+    public static let watchdogSecondsRange: ClosedRange<Double> = 1...600
+    /// `width_mm`, `height_mm`: 10…1000 mm when set.
+    public static let scanAreaRange: ClosedRange<Double> = 10...1000
+    /// `extra_options`: at most 32, each 1…255 characters starting with `-`, without control characters.
+    public static let extraOptionsLimit = 32
+    public static let extraOptionLength = 255
+
+    /// Whether `option` may be passed to scanimage as one extra argument (`extra_options`).
+    public static func isExtraOption(_ option: String) -> Bool {
+        option.hasPrefix("-") && (1...ScanSettings.extraOptionLength).contains(option.utf8.count)
+            && !option.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+    }
+
+    /// Checks the settings a configuration file gives against the ranges above; the field is its JSON key.
+    public func validate() throws(ValidationError) {
+        func fail(_ field: String, _ reason: String) -> ValidationError { ValidationError(field: field, reason: reason) }
+        guard ScanSettings.resolutionRange.contains(self.resolution) else {
+            throw fail("resolution", "must be 50…600 dpi, got \(self.resolution)")
+        }
+        guard ScanSettings.modes.contains(self.mode) else { throw fail("mode", "must be Gray or Color") }
+        guard ScanSettings.formats.contains(self.format) else { throw fail("format", "must be jpeg or pdf") }
+        guard ScanSettings.jpegQualityRange.contains(self.jpegQuality) else {
+            throw fail("jpeg_quality", "must be 20…95, got \(self.jpegQuality)")
+        }
+        guard ScanSettings.maxPageBytesRange.contains(self.maxPageBytes) else {
+            throw fail("max_page_bytes", "must be 50000…50000000, got \(self.maxPageBytes)")
+        }
+        guard ScanSettings.watchdogSecondsRange.contains(self.watchdogSeconds) else {
+            throw fail("watchdog_seconds", "must be 1…600 seconds, got \(self.watchdogSeconds)")
+        }
+        for (field, value) in [("width_mm", self.widthMM), ("height_mm", self.heightMM)] {
+            if let value, !ScanSettings.scanAreaRange.contains(value) {
+                throw fail(field, "must be null or 10…1000 mm, got \(value)")
+            }
+        }
+        guard self.extraOptions.count <= ScanSettings.extraOptionsLimit else {
+            throw fail("extra_options", "at most \(ScanSettings.extraOptionsLimit) options")
+        }
+        for (i, option) in self.extraOptions.enumerated() where !ScanSettings.isExtraOption(option) {
+            throw fail("extra_options[\(i)]", "must be 1…255 characters starting with -, without control characters")
+        }
     }
 }
 

@@ -1,75 +1,14 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskService
 import KioskStore
-
-/// The kiosk's local, device-level configuration (`/etc/kiosk/kioskd.json`; Kiosk/config/kioskd.json is the
-/// shipped default). Jurisdiction rules and kiosk settings come from signed bundles instead.
-struct LocalConfig: Decodable {
-    var dataDir: String?
-    var store: StoreConfiguration?
-    var kioskID: String?
-    var dinasURL: String?
-    var tokenFile: String?
-    /// Public keys (PEM files) of the Dinas: documents and config bundles must be signed by one of them.
-    var trustedKeys: [String]?
-    var printer: PrinterConfig?
-    /// Scanner device and settings (`KioskDevices.ScanSettings`: resolution, mode, format, size cap, watchdog).
-    var scanner: ScanSettings?
-
-    struct PrinterConfig: Decodable {
-        var queue: String?
-        var reprintLimit: Int?
-        var lowPaperThreshold: Int?
-        var jobTimeoutSeconds: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case queue
-            case reprintLimit = "reprint_limit"
-            case lowPaperThreshold = "low_paper_threshold"
-            case jobTimeoutSeconds = "job_timeout_seconds"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case store, printer, scanner
-        case dataDir = "data_dir"
-        case kioskID = "kiosk_id"
-        case dinasURL = "dinas_url"
-        case tokenFile = "token_file"
-        case trustedKeys = "trusted_keys"
-    }
-
-    static let defaultPath = "/etc/kiosk/kioskd.json"
-
-    /// `--config FILE`, else `$KIOSK_CONFIG`, else /etc/kiosk/kioskd.json if present, else built-in defaults.
-    static func load(option: String?, context: CLIContext) throws(CLIError) -> LocalConfig {
-        let explicit = option ?? context.environment["KIOSK_CONFIG"]
-        let path = explicit.map(context.resolve) ?? LocalConfig.defaultPath
-        guard FileManager.default.fileExists(atPath: path) else {
-            if explicit != nil {
-                throw CLIError(.noInput, code: "no_input", id: "Berkas konfigurasi \(path) tidak ada.",
-                               en: "Config file \(path) does not exist.")
-            }
-            return LocalConfig()
-        }
-        let data = try context.read(path, what: "konfigurasi / config")
-        do {
-            return try KioskJSON.decode(LocalConfig.self, from: data)
-        } catch {
-            throw CLIError(.dataError, code: "invalid_config", id: "Konfigurasi \(path) rusak: \(error)",
-                           en: "Config \(path) is invalid: \(error)")
-        }
-    }
-
-    init() {}
-}
 
 /// Global options every command shares.
 struct GlobalOptions {
     var profilesDir: String?
     var dataDir: String?
-    var config: String?
+    var configPath: String?
 
     /// Removes `--profiles-dir`, `--data-dir` and `--config` (with their values) from anywhere in `args`.
     static func extract(_ args: inout [String]) throws(CLIError) -> GlobalOptions {
@@ -87,7 +26,7 @@ struct GlobalOptions {
             switch name {
             case "--profiles-dir": matched = \.profilesDir
             case "--data-dir": matched = \.dataDir
-            case "--config": matched = \.config
+            case "--config": matched = \.configPath
             default: break
             }
             guard let key = matched else {
@@ -106,20 +45,35 @@ struct GlobalOptions {
         return out
     }
 
-    func localConfig(context: CLIContext) throws(CLIError) -> LocalConfig {
-        try LocalConfig.load(option: self.config, context: context)
+    /// kioskd's configuration (`KioskdConfig`): `--config FILE`, else `$KIOSK_CONFIG`, else /etc/kiosk/kioskd.json
+    /// if present, else the built-in defaults. A file that is not valid is refused with exit 78, naming the field.
+    func config(context: CLIContext) throws(CLIError) -> KioskdConfig {
+        let explicit = self.configPath ?? context.environment["KIOSK_CONFIG"]
+        let path = explicit.map(context.resolve) ?? KioskdConfig.defaultPath
+        guard FileManager.default.fileExists(atPath: path) else {
+            if explicit != nil {
+                throw CLIError(.noInput, code: "no_input", id: "Berkas konfigurasi \(path) tidak ada.",
+                               en: "Config file \(path) does not exist.", field: "config")
+            }
+            return KioskdConfig()
+        }
+        do {
+            return try KioskdConfig.load(path: path)
+        } catch {
+            throw CLIError(config: error)
+        }
     }
 
     func dataDirectory(context: CLIContext) throws(CLIError) -> String {
-        let config = try LocalConfig.load(option: self.config, context: context)
-        return context.resolve(self.dataDir ?? context.environment["KIOSK_DATA_DIR"] ?? config.dataDir ?? "/var/lib/kiosk")
+        if let dir = self.dataDir ?? context.environment["KIOSK_DATA_DIR"] { return context.resolve(dir) }
+        return try self.config(context: context).dataDir
     }
 
     func openStore(context: CLIContext) throws(CLIError) -> KioskStore {
-        let config = try LocalConfig.load(option: self.config, context: context)
+        let config = try self.config(context: context)
         let dir = try self.dataDirectory(context: context)
         do {
-            let (store, report) = try KioskStore.open(directory: dir, configuration: config.store ?? StoreConfiguration(),
+            let (store, report) = try KioskStore.open(directory: dir, configuration: config.store,
                                                       now: context.now)
             if !report.orphansRemoved.isEmpty {
                 context.stderr("kioskctl: \(report.orphansRemoved.count) berkas sementara sisa dihapus / leftover temp files removed\n")
@@ -141,6 +95,13 @@ struct GlobalOptions {
 }
 
 extension CLIError {
+    /// A configuration file kioskd would refuse: EX_CONFIG, naming the file and the field.
+    init(config error: KioskdConfigError) {
+        let file = error.source.map { " \($0)" } ?? ""
+        self.init(.config, code: "invalid_config", id: "Konfigurasi\(file) tidak sah: \(error.message.id)",
+                  en: "Config\(file) is invalid: \(error.message.en ?? error.message.id)", field: error.field)
+    }
+
     init(store error: StoreError) {
         let exit: ExitCode
         switch error {
