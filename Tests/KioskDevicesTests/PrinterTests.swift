@@ -129,5 +129,57 @@ extension RealPrinter {
             _ = try await CUPSPrinter(queue: "no-such-queue", server: self.t.server).status()
         }
     }
+
+    /// The process's thread count (`Threads:` of /proc/self/status).
+    static func threadCount() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? ""
+        return Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) ?? -1
+    }
+
+    /// Threads named like the CUPS worker (/proc/self/task/*/comm).
+    static func cupsThreads() -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.filter { tid in
+            (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "kiosk.cups"
+        }.count
+    }
+
+    /// A daemon re-creates printers on every hotplug: that must not add a thread each time (libcups runs on one).
+    @Test func fiftyPrintersShareTheProcesssOneCUPSThread() async throws {
+        // The shared worker and the concurrency pool exist before the baseline is taken.
+        _ = try await t.printer().status()
+        let before = Self.threadCount()
+        var printers: [CUPSPrinter] = []
+        for _ in 0..<50 {
+            let printer = try await t.printer()
+            #expect(try await printer.status().state == "idle")
+            printers.append(printer)
+        }
+        var after = Self.threadCount()
+        // Dispatch may start a worker for a moment; give transient threads a chance to end before judging.
+        for _ in 0..<30 where after > before + 2 {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            after = Self.threadCount()
+        }
+        #expect(before > 0 && after <= before + 2, "threads before \(before), after 50 printers \(after)")
+        #expect(Self.cupsThreads() == 1)
+    }
+
+    /// The one thread switches schedulers per operation: an explicit server, then CUPS_SERVER (nil), then another.
+    @Test func eachPrinterKeepsItsOwnServerOnTheSharedThread() async throws {
+        setenv("CUPS_SERVER", self.t.server, 1)  // what every test in this process uses (see PrinterCLITests)
+        let explicit = try await t.printer()
+        let fromEnvironment = try await CUPSPrinter(queue: t.queue)
+        #expect(fromEnvironment.server == nil && explicit.server == t.server)
+        let nowhere = try await CUPSPrinter(queue: t.queue, server: "/nonexistent/kiosk-cups.sock")
+        for _ in 0..<3 {
+            await #expect(throws: PrinterError.self) { try await nowhere.status() }
+            #expect(try await explicit.status().queue == t.queue)
+            await #expect(throws: PrinterError.self) { try await nowhere.status() }
+            #expect(try await fromEnvironment.status().queue == t.queue)
+        }
+    }
 }
 }

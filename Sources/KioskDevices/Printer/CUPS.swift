@@ -1,5 +1,6 @@
-// The only file that touches the libcups C API or its pointers. Every call runs on one dedicated thread
-// (CUPSThread): libcups keeps its default connection, server name and last error in thread-local storage.
+// The only file that touches the libcups C API or its pointers. Every call runs on one worker thread for the whole
+// process (CUPSThread.shared): libcups keeps its default connection, server name and last error in thread-local
+// storage, so one thread keeps them consistent and a daemon that re-creates printers on hotplug creates no threads.
 import CCUPS
 import Foundation
 
@@ -12,31 +13,68 @@ struct CUPSFailure: Error, Sendable {
     var message: String
 }
 
-/// A serial worker on its own pthread. `CUPS_SERVER` is honoured; an explicit server applies to this thread only.
+/// The process's one libcups thread: a serial worker on its own pthread, started by the first use.
+///
+/// Each job names the scheduler it is for. `nil` is libcups' default (`CUPS_SERVER`, then client.conf, then the
+/// local socket), read afresh whenever `CUPS_SERVER` changed; an explicit server (a socket path or `host[:port]`) is
+/// set with `cupsSetServer` before the job when it differs from the thread's current one. `cupsSetServer` also
+/// closes the thread's default connection, so the next request connects to the right scheduler.
 final class CUPSThread: @unchecked Sendable {
-    // @unchecked: `pending` is only touched under `condition`.
+    // @unchecked: `pending` is only touched under `condition`; `current` and `defaultFromEnvironment` only on the
+    // worker thread.
     private let condition = NSCondition()
-    private var pending: [@Sendable () -> Void] = []
+    private var pending: [(server: String?, job: @Sendable () -> Void)] = []
+    /// The server the worker thread last set: nil is libcups' default.
+    private var current: String?
+    /// `CUPS_SERVER` when the default was last (re)selected.
+    private var defaultFromEnvironment: String?
 
-    init(server: String?) {
-        let thread = Thread { [condition = self.condition] in
-            if let server { cupsSetServer(server) }
+    /// Every CUPSPrinter and kioskctl's printer commands share it.
+    static let shared = CUPSThread()
+
+    private init() {
+        self.defaultFromEnvironment = CUPSThread.environmentServer()
+        let thread = Thread { [self] in
+            // Named for `ps -L` and /proc/PID/task/*/comm: Foundation does not pass Thread.name to the kernel, and
+            // Glibc's module does not export pthread_setname_np; writing the thread's own comm file is the same.
+            try? Data("kiosk.cups".utf8).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
             while true {
-                condition.lock()
-                while self.pending.isEmpty { condition.wait() }
-                let job = self.pending.removeFirst()
-                condition.unlock()
-                job()
+                self.condition.lock()
+                while self.pending.isEmpty { self.condition.wait() }
+                let next = self.pending.removeFirst()
+                self.condition.unlock()
+                self.select(next.server)
+                next.job()
             }
         }
         thread.name = "kiosk.cups"
         thread.start()
     }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    private static func environmentServer() -> String? { getenv("CUPS_SERVER").map { String(cString: $0) } }
+
+    /// On the worker thread: makes `server` (nil: libcups' default) the one the next libcups call talks to.
+    private func select(_ server: String?) {
+        if let server {
+            guard server != self.current else { return }
+            cupsSetServer(server)
+            self.current = server
+        } else {
+            // > Pass NULL to restore the default server name. (cupsSetServer(3)); cupsServer() then reads
+            // > CUPS_SERVER again. So a default is re-selected after an explicit server, or when CUPS_SERVER changed.
+            let environment = CUPSThread.environmentServer()
+            guard self.current != nil || environment != self.defaultFromEnvironment else { return }
+            cupsSetServer(nil)
+            self.current = nil
+            self.defaultFromEnvironment = environment
+        }
+    }
+
+    /// Runs `body` on the worker thread, talking to `server` (nil: `CUPS_SERVER` or libcups' default).
+    func run<T: Sendable>(server: String?, _ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
             self.condition.lock()
-            self.pending.append { c.resume(returning: body()) }
+            self.pending.append((server, { c.resume(returning: body()) }))
             self.condition.signal()
             self.condition.unlock()
         }

@@ -1,21 +1,25 @@
 import Foundation
 
-/// The real printer: a CUPS queue (default destination unless named), driven through libcups on one thread.
+/// The real printer: a CUPS queue (default destination unless named), driven through libcups on the process's one
+/// CUPS thread (`CUPSThread.shared`): creating printers, e.g. on every hotplug, creates no threads.
 public final class CUPSPrinter: Printer {
     public let queue: String
-    private let thread: CUPSThread
+    /// The scheduler (a socket path or `host[:port]`); nil: `CUPS_SERVER`, else libcups' default.
+    public let server: String?
+    private let thread = CUPSThread.shared
 
     /// - Parameters: queue: a CUPS queue name, or nil for the default destination; server: overrides CUPS_SERVER.
     public init(queue: String?, server: String? = nil) async throws(PrinterError) {
-        let thread = CUPSThread(server: server)
-        guard let name = await thread.run({ queue ?? CUPS.defaultDestination() }) else { throw .noPrinter }
+        guard let name = await CUPSThread.shared.run(server: server, { queue ?? CUPS.defaultDestination() }) else {
+            throw .noPrinter
+        }
         self.queue = name
-        self.thread = thread
+        self.server = server
     }
 
     public func status() async throws(PrinterError) -> PrinterStatus {
         let queue = self.queue
-        let result = await self.thread.run { () -> Result<(IPPAttributes, IPPAttributes?), CUPSFailure> in
+        let result = await self.thread.run(server: self.server) { () -> Result<(IPPAttributes, IPPAttributes?), CUPSFailure> in
             switch CUPS.printerAttributes(queue: queue) {
             case .failure(let f): return .failure(f)
             case .success(let attrs):
@@ -66,7 +70,7 @@ public final class CUPSPrinter: Printer {
 
     public func submit(path: String, title: String, copies: Int) async throws(PrinterError) -> Int {
         let queue = self.queue
-        let r = await self.thread.run { CUPS.printFile(queue: queue, path: path, title: title, copies: copies) }
+        let r = await self.thread.run(server: self.server) { CUPS.printFile(queue: queue, path: path, title: title, copies: copies) }
         switch r {
         case .success(let id): return Int(id)
         case .failure(let f):
@@ -77,7 +81,7 @@ public final class CUPSPrinter: Printer {
 
     public func job(_ id: Int) async throws(PrinterError) -> (state: String, sheets: Int) {
         let queue = self.queue
-        let r = await self.thread.run { CUPS.jobAttributes(queue: queue, job: Int32(id)) }
+        let r = await self.thread.run(server: self.server) { CUPS.jobAttributes(queue: queue, job: Int32(id)) }
         guard case .success(let a) = r else {
             if case .failure(let f) = r { throw .unavailable(f.message) }
             throw .unavailable("?")
@@ -90,12 +94,12 @@ public final class CUPSPrinter: Printer {
 
     public func cancel(_ id: Int) async {
         let queue = self.queue
-        _ = await self.thread.run { CUPS.cancelJob(queue: queue, job: Int32(id)) }
+        _ = await self.thread.run(server: self.server) { CUPS.cancelJob(queue: queue, job: Int32(id)) }
     }
 
     public func resume() async throws(PrinterError) {
         let queue = self.queue
-        if case .failure(let f) = await self.thread.run({ CUPS.resumePrinter(queue: queue) }) { throw .unavailable(f.message) }
+        if case .failure(let f) = await self.thread.run(server: self.server, { CUPS.resumePrinter(queue: queue) }) { throw .unavailable(f.message) }
     }
 
     public static var libraryVersion: String { CUPS.version }
