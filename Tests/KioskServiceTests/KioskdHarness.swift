@@ -105,6 +105,7 @@ final class KioskdProcess: @unchecked Sendable {
 
     deinit {
         if self.process.isRunning { self.kill9() }
+        try? FileManager.default.removeItem(atPath: self.dir)
     }
 
     /// Starts kioskd; `notify` gets its sd_notify messages, `watchdogUSec` sets WATCHDOG_USEC.
