@@ -1,5 +1,6 @@
 import Foundation
 import KioskCore
+import KioskService
 
 /// Where a command writes and what it knows about its surroundings; tests inject their own.
 public struct CLIContext: Sendable {
@@ -56,40 +57,14 @@ public struct CLIContext: Sendable {
         path.hasPrefix("/") ? path : (self.currentDirectory as NSString).appendingPathComponent(path)
     }
 
-    /// Reads a credential file (the Dinas token), refusing it, as ssh refuses a private key, when its group or
-    /// others may read or write it; the message gives the `chmod 600` to run. The mode is taken from the open
-    /// file itself, so the check and the read see the same file.
-    func readSecret(_ path: String, what: (id: String, en: String), option: String) throws(CLIError) -> Data {
-        let full = self.resolve(path)
-        guard let handle = FileHandle(forReadingAtPath: full) else {
-            throw CLIError(.noInput, code: "no_input", id: "Tidak dapat membaca \(what.id) \(path).",
-                           en: "Cannot read \(what.en) \(path).", field: option)
-        }
-        defer { try? handle.close() }
-        var info = stat()
-        guard fstat(handle.fileDescriptor, &info) == 0 else {
-            throw CLIError(.ioError, code: "io_error", id: "Tidak dapat memeriksa \(what.id) \(path).",
-                           en: "Cannot stat \(what.en) \(path).", field: option)
-        }
-        let mode = Int(info.st_mode) & 0o777
-        if mode & 0o077 != 0 {
-            let octal = String(mode, radix: 8)
-            let shown = full.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+@:".contains($0)) })
-                ? full : "'" + full.replacingOccurrences(of: "'", with: "'\\''") + "'"
-            func capitalized(_ s: String) -> String { s.prefix(1).uppercased() + s.dropFirst() }
-            throw CLIError(
-                .noPermission, code: "insecure_permissions",
-                id: "\(capitalized(what.id)) \(path) dapat dibaca grup atau pengguna lain (mode 0\(octal)); ditolak. "
-                    + "Jalankan: chmod 600 \(shown)",
-                en: "\(capitalized(what.en)) \(path) is accessible by group or others (mode 0\(octal)); refused. "
-                    + "Run: chmod 600 \(shown)",
-                field: option)
-        }
+    /// Reads a credential file (the Dinas token) with `SecretFile`, the check kioskd makes too.
+    func readSecret(_ path: String, what: (id: String, en: String), option: String) throws(CLIError) -> String {
         do {
-            return try handle.readToEnd() ?? Data()
+            return try SecretFile.read(self.resolve(path), what: what)
         } catch {
-            throw CLIError(.noInput, code: "no_input", id: "Tidak dapat membaca \(what.id) \(path).",
-                           en: "Cannot read \(what.en) \(path).", field: option)
+            var e = CLIError(control: error)
+            e.field = option
+            throw e
         }
     }
 

@@ -181,25 +181,19 @@ enum PrinterCommands {
         guard let n = Int(try args.required("sheets")), (1...5000).contains(n) else {
             throw CLIError(.dataError, code: "bad_sheets", id: "--sheets harus 1…5000.", en: "--sheets must be 1…5000.", field: "sheets")
         }
-        let store = try global.openStore(context: context)
         let threshold = try global.config(context: context).printer.lowPaperThreshold
-        do {
-            try store.restockPaper(sheets: n, actor: args.value("actor") ?? "staff")
-            let status = try store.paperStatus(lowThreshold: threshold)
-            if args.has("json") { try context.printJSON(status) } else { context.print("Kertas / paper: \(status.remaining) lembar / sheets") }
-        } catch let e as CLIError { throw e } catch { throw CLIError(store: error as! StoreError) }
+        let actor = args.value("actor") ?? "staff"
+        let status = try Remote.staff(global, context, "staff.restock", .object(["sheets": .number(Double(n))])) {
+            (s) throws(ControlError) in try s.restock(sheets: n, actor: actor, lowThreshold: threshold)
+        }
+        if args.has("json") { try context.printJSON(status) } else { context.print("Kertas / paper: \(status.remaining) lembar / sheets") }
     }
 
     static func testPage(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         let args = try Arguments(raw, options: ["printer"], flags: ["json"])
         try args.noExtraPositionals(after: 0)
-        var pdf = PDFDocument()
-        pdf.text("HALAMAN UJI / TEST PAGE", x: 56, y: 780, size: 18, bold: true)
-        pdf.text("Kios Pelayanan Adminduk Daring", x: 56, y: 750)
-        pdf.text("Dicetak / printed \(Date().formatted(.iso8601))", x: 56, y: 730)
-        if let qr = QRCode("kiosk test page") { pdf.qr(qr, x: 56, y: 560, side: 140) }
         let path = NSTemporaryDirectory() + "kiosk-test-page-\(getpid()).pdf"
-        try FileWriter.writeAtomically(pdf.data(), to: path, mode: 0o644)
+        try FileWriter.writeAtomically(TestPage.pdf(kiosk: try? global.config(context: context).kioskID), to: path, mode: 0o644)
         defer { unlink(path) }
         try self.print([path, "--wait"] + (args.value("printer").map { ["--printer", $0] } ?? []) + (args.has("json") ? ["--json"] : []),
                        global: global, context: context)

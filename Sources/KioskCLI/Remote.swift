@@ -53,15 +53,17 @@ enum Remote {
         }
     }
 
-    /// Like `call`, but the command cannot run without kioskd.
-    static func require<T: Decodable>(_ global: GlobalOptions, _ context: CLIContext, _ method: String, _ params: JSONValue? = nil,
-                                      as type: T.Type) throws(CLIError) -> T {
-        guard let value = try self.call(global, context, method, params, as: T.self) else {
-            throw CLIError(.unavailable, code: "not_running",
-                           id: "kioskd tidak berjalan (soket \(self.socketPath(global, context))).",
-                           en: "kioskd is not running (socket \(self.socketPath(global, context))).")
+    /// A staff use case: through kioskd when it runs (it audits the caller), else on the data directory.
+    static func staff<T: Decodable & Sendable>(_ global: GlobalOptions, _ context: CLIContext, _ method: String,
+                                               _ params: JSONValue? = nil,
+                                               offline: (StaffUseCases) throws(ControlError) -> T) throws(CLIError) -> T {
+        if let value = try self.call(global, context, method, params, as: T.self) { return value }
+        let store = try global.openStore(context: context)
+        do {
+            return try offline(StaffUseCases(store: store))
+        } catch {
+            throw CLIError(control: error)
         }
-        return value
     }
 }
 

@@ -7,29 +7,28 @@ import KioskStore
 /// of them, or no kioskd runs and the command works offline (the caller then runs the offline body).
 enum RoutedCommands {
     static func run(_ args: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) -> Bool {
-        let key = args.prefix(2).joined(separator: " ")
+        let name = args.first == "status" ? "status" : args.prefix(2).joined(separator: " ")
         let rest = Array(args.dropFirst(2))
         let needsDaemon: Set<String> = ["status", "sync now"]
-        let routed: Set<String> = ["application submit", "application show", "queue stats", "queue list", "queue retry",
-                                   "queue quarantine", "printer test", "config apply", "config rollback", "devices list"]
-        let name = args.first == "status" ? "status" : (args.first == "restock" ? "restock" : key)
-        guard needsDaemon.contains(name) || routed.contains(name) || name == "restock" else { return false }
-        if name == "config rollback" {
-            // Offline rollback works on the data directory's bundles.
-            guard let client = try Remote.client(global, context) else {
+        let routed: Set<String> = ["application submit", "printer test", "config apply", "config rollback", "devices list"]
+        guard needsDaemon.contains(name) || routed.contains(name) else { return false }
+        // One connection for the whole command.
+        guard let client = try Remote.client(global, context) else {
+            if needsDaemon.contains(name) {
+                throw CLIError(.unavailable, code: "not_running",
+                               id: "kioskd tidak berjalan (soket \(Remote.socketPath(global, context))).",
+                               en: "kioskd is not running (socket \(Remote.socketPath(global, context))).")
+            }
+            if name == "config rollback" {
                 try self.offlineRollback(rest, global: global, context: context)
                 return true
             }
-            client.close()
-        }
-        if needsDaemon.contains(name) {
-            _ = try Remote.require(global, context, "hello", as: JSONValue.self)
-        } else if try Remote.client(global, context).map({ $0.close(); return true }) != true {
             return false
         }
+        defer { client.close() }
         let json = args.contains("--json")
         func call(_ method: String, _ params: JSONValue? = nil) throws(CLIError) -> JSONValue {
-            try Remote.require(global, context, method, params, as: JSONValue.self)
+            do { return try client.callBlocking(method, params) } catch { throw CLIError(control: error) }
         }
         func out(_ value: JSONValue, _ human: () -> Void) throws(CLIError) {
             if json { try context.printJSON(value) } else { human() }
@@ -81,42 +80,6 @@ enum RoutedCommands {
                 context.print("  Kode pelacakan / Tracking code: \(v["tracking_code"]?.stringValue ?? "?")")
                 context.print("  ID: \(v["id"]?.stringValue ?? "?")")
             }
-        case "application show":
-            let args = try Arguments(rest, options: [], flags: ["json"])
-            let key = try args.positional(0, "ID-OR-TRACKING-CODE")
-            let detail = try Remote.require(global, context, "staff.application.show", .object(["key": .string(key)]), as: ApplicationDetail.self)
-            if json { try context.printJSON(detail) } else { ApplicationCommands.printDetail(detail, context: context) }
-        case "queue stats":
-            let v = try call("staff.queue.stats")
-            try out(v) { context.print(SafeText.visible("\(v)")) }
-        case "queue list":
-            let args = try Arguments(rest, options: ["state"], flags: ["json"])
-            let v = try call("staff.queue.list", args.value("state").map { .object(["state": .string($0)]) })
-            try out(v) {
-                if case .array(let items) = v {
-                    for i in items { context.print(SafeText.visible("\(i["tracking_code"]?.stringValue ?? "?")  \(i["state"]?.stringValue ?? "?")  attempts \(i["attempts"]?.intValue ?? 0)")) }
-                }
-            }
-        case "queue retry":
-            let args = try Arguments(rest, options: ["actor"], flags: ["json"])
-            let v = try call("staff.queue.retry", .object(["key": .string(try args.positional(0, "ID"))]))
-            try out(.object(["id": v["id"] ?? .null, "state": v["state"] ?? .null])) {
-                context.print("Dikirim ulang / requeued: \(v["tracking_code"]?.stringValue ?? "?") → \(v["state"]?.stringValue ?? "?")")
-            }
-        case "queue quarantine":
-            let args = try Arguments(rest, options: ["reason", "actor"], flags: ["json"])
-            let v = try call("staff.queue.quarantine", .object(["key": .string(try args.positional(0, "ID")),
-                                                                 "reason": .string(try args.required("reason"))]))
-            try out(.object(["id": v["id"] ?? .null, "state": v["state"] ?? .null])) {
-                context.print("Ditahan / quarantined: \(v["tracking_code"]?.stringValue ?? "?")")
-            }
-        case "restock":
-            let args = try Arguments(Array(args.dropFirst()), options: ["sheets", "actor"], flags: ["json"])
-            guard args.positionals == ["paper"], let n = Int(try args.required("sheets")) else {
-                throw .usage("usage: kioskctl restock paper --sheets N")
-            }
-            let v = try call("staff.restock", .object(["sheets": .number(Double(n))]))
-            try out(v) { context.print("Kertas / paper: \(v["remaining"]?.intValue ?? 0) lembar / sheets") }
         case "printer test":
             let v = try call("staff.printer.test")
             try out(v) { context.print(v["printed"]?.boolValue == true ? "Halaman uji tercetak / test page printed" : "Halaman uji TIDAK tercetak / test page NOT printed: \(SafeText.visible(v["detail"]?.stringValue ?? ""))") }

@@ -69,29 +69,18 @@ enum ApplicationCommands {
         context.print("  ID: \(receipt.id.uuidString.lowercased())")
     }
 
-    struct ShowOutput: Encodable {
-        var application: StoredApplication
-        var history: [AuditEntry]
-    }
-
     static func show(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         let args = try Arguments(raw, options: [], flags: ["json"])
         let key = try args.positional(0, "ID-OR-TRACKING-CODE")
         try args.noExtraPositionals(after: 1)
-        let store = try global.openStore(context: context)
-        let app: StoredApplication
-        let history: [AuditEntry]
-        do {
-            app = try store.application(key)
-            history = try store.history(app.id)
-        } catch {
-            throw CLIError(store: error)
+        let detail = try Remote.staff(global, context, "staff.application.show", .object(["key": .string(key)])) {
+            (s) throws(ControlError) in try s.show(key)
         }
         if args.has("json") {
-            try context.printJSON(ShowOutput(application: app, history: history))
+            try context.printJSON(detail)
             return
         }
-        self.printDetail(ApplicationDetail(application: app, history: history), context: context)
+        self.printDetail(detail, context: context)
     }
 
     static func printDetail(_ d: ApplicationDetail, context: CLIContext) {
@@ -117,10 +106,7 @@ enum QueueCommands {
     static func stats(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
         let args = try Arguments(raw, options: [], flags: ["json"])
         try args.noExtraPositionals(after: 0)
-        let stats: QueueStats
-        do { stats = try global.openStore(context: context).queueStats() } catch let e as CLIError { throw e } catch {
-            throw CLIError(store: error as! StoreError)
-        }
+        let stats = try Remote.staff(global, context, "staff.queue.stats") { (s) throws(ControlError) in try s.queueStats() }
         if args.has("json") {
             try context.printJSON(stats)
             return
@@ -145,9 +131,8 @@ enum QueueCommands {
             }
             state = parsed
         }
-        let items: [QueueItem]
-        do { items = try global.openStore(context: context).queueList(state: state) } catch let e as CLIError { throw e } catch {
-            throw CLIError(store: error as! StoreError)
+        let items = try Remote.staff(global, context, "staff.queue.list", state.map { .object(["state": .string($0.rawValue)]) }) {
+            (s) throws(ControlError) in try s.queueList(state: state)
         }
         if args.has("json") {
             try context.printJSON(items)
@@ -165,16 +150,12 @@ enum QueueCommands {
         let args = try Arguments(raw, options: ["actor"], flags: ["json"])
         let key = try args.positional(0, "ID")
         try args.noExtraPositionals(after: 1)
-        let store = try global.openStore(context: context)
-        do {
-            let app = try store.application(key)
-            try store.requeue(app.id, actor: args.value("actor") ?? "staff")
-            let now = try store.application(key)
-            if args.has("json") { try context.printJSON(["id": now.id.uuidString.lowercased(), "state": now.state.rawValue]) }
-            else { context.print("Dikirim ulang / requeued: \(now.trackingCode.formatted) → \(now.state.rawValue)") }
-        } catch let e as CLIError { throw e } catch {
-            throw CLIError(store: error as! StoreError)
+        let actor = args.value("actor") ?? "staff"
+        let app = try Remote.staff(global, context, "staff.queue.retry", .object(["key": .string(key)])) {
+            (s) throws(ControlError) in try s.retry(key, actor: actor)
         }
+        if args.has("json") { try context.printJSON(["id": app.id.uuidString.lowercased(), "state": app.state.rawValue]) }
+        else { context.print("Dikirim ulang / requeued: \(app.trackingCode.formatted) → \(app.state.rawValue)") }
     }
 
     static func quarantine(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
@@ -183,15 +164,12 @@ enum QueueCommands {
         try args.noExtraPositionals(after: 1)
         let reason = try args.required("reason")
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .usage("--reason must not be empty") }
-        let store = try global.openStore(context: context)
-        do {
-            let app = try store.application(key)
-            try store.quarantine(app.id, reason: reason, actor: args.value("actor") ?? "staff")
-            if args.has("json") { try context.printJSON(["id": app.id.uuidString.lowercased(), "state": "quarantined"]) }
-            else { context.print("Ditahan / quarantined: \(app.trackingCode.formatted) (\(SafeText.visible(reason)))") }
-        } catch let e as CLIError { throw e } catch {
-            throw CLIError(store: error as! StoreError)
+        let actor = args.value("actor") ?? "staff"
+        let app = try Remote.staff(global, context, "staff.queue.quarantine", .object(["key": .string(key), "reason": .string(reason)])) {
+            (s) throws(ControlError) in try s.quarantine(key, reason: reason, actor: actor)
         }
+        if args.has("json") { try context.printJSON(["id": app.id.uuidString.lowercased(), "state": app.state.rawValue]) }
+        else { context.print("Ditahan / quarantined: \(app.trackingCode.formatted) (\(SafeText.visible(reason)))") }
     }
 }
 

@@ -55,12 +55,7 @@ enum SyncCommands {
         let kioskID = try self.kioskID(args, config: config)
         let tokenPath = args.value("token-file") ?? config.dinas.tokenFile
         let tokenField = args.value("token-file") == nil ? "dinas.token_file" : "token-file"
-        let secret = try context.readSecret(tokenPath, what: ("berkas token", "the token file"), option: tokenField)
-        let token = String(decoding: secret, as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else {
-            throw CLIError(.dataError, code: "empty_token", id: "Berkas token kosong.", en: "The token file is empty.", field: tokenField)
-        }
+        let token = try context.readSecret(tokenPath, what: ("berkas token", "the token file"), option: tokenField)
         if url.scheme == "http", !["127.0.0.1", "localhost", "::1"].contains(url.host ?? "") {
             context.stderr("kioskctl: PERINGATAN / WARNING: token dikirim tanpa HTTPS / the token travels without HTTPS\n")
         }

@@ -100,6 +100,19 @@ import Testing
         #expect(submit.0 == 0, "\(submit.2)")
         #expect(submit.1.contains("tracking_code"))
         #expect(try client.callBlocking("staff.queue.stats")["queue_counts"]?["pending"]?.intValue == 1, "stored by kioskd")
+        // The staff commands run in kioskd too; the JSON has the offline shape.
+        let code = try #require(try JSONSerialization.jsonObject(with: Data(submit.1.utf8)) as? [String: Any])["tracking_code"] as? String
+        let shownApp = try ctl(["application", "show", try #require(code), "--json"])
+        #expect(shownApp.0 == 0, "\(shownApp.2)")
+        let detail = try JSONSerialization.jsonObject(with: Data(shownApp.1.utf8)) as? [String: Any]
+        #expect((detail?["application"] as? [String: Any])?["state"] != nil && detail?["history"] != nil)
+        let quarantined = try ctl(["queue", "quarantine", try #require(code), "--reason", "foto buram", "--json"])
+        #expect(quarantined.0 == 0 && quarantined.1.contains("quarantined"), "\(quarantined.2)")
+        let retried = try ctl(["queue", "retry", try #require(code), "--json"])
+        #expect(retried.0 == 0, "\(retried.2)")
+        let restocked = try ctl(["restock", "paper", "--sheets", "120", "--json"])
+        #expect(restocked.0 == 0 && restocked.1.contains("\"remaining\" : 120"), "\(restocked.1) \(restocked.2)")
+        #expect(try client.callBlocking("staff.status")["paper"]?["remaining"]?.intValue == 120, "kioskd stored it")
         let check = try ctl(["store", "check"])
         #expect(check.0 == 75, "\(check.2)")
         #expect(check.2.contains("PID \(k.process.processIdentifier)"))

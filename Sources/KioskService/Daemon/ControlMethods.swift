@@ -170,19 +170,13 @@ public final class ControlMethods: ControlHandler {
             return try await self.staffWork { (s) throws(ControlError) in try s.queueList(state: state) }
         case "staff.queue.retry":
             let key = try self.param(params, "key", String.self)
-            let value = try await self.staffWork { (s) throws(ControlError) in
-                let app = try s.retry(key, actor: actor)
-                return ["id": app.id.uuidString.lowercased(), "state": app.state.rawValue, "tracking_code": app.trackingCode.formatted]
-            }
+            let value = try await self.staffWork { (s) throws(ControlError) in try s.retry(key, actor: actor) }
             kiosk.sync?.wake()
             return value
         case "staff.queue.quarantine":
             let key = try self.param(params, "key", String.self)
             let reason = try self.param(params, "reason", String.self)
-            return try await self.staffWork { (s) throws(ControlError) in
-                let app = try s.quarantine(key, reason: reason, actor: actor)
-                return ["id": app.id.uuidString.lowercased(), "state": app.state.rawValue, "tracking_code": app.trackingCode.formatted]
-            }
+            return try await self.staffWork { (s) throws(ControlError) in try s.quarantine(key, reason: reason, actor: actor) }
         case "staff.restock":
             let sheets = try self.param(params, "sheets", Int.self)
             let threshold = kiosk.config.live.current.settings.lowPaperThreshold

@@ -261,12 +261,8 @@ public final class Kioskd: Sendable {
         guard let printer = self.devices.printer else {
             throw ControlError("printer_unavailable", id: "Printer tidak terpasang.", en: "No printer connected.", exit: 69)
         }
-        var pdf = PDFDocument()
-        pdf.text("HALAMAN UJI / TEST PAGE", x: 56, y: 780, size: 18, bold: true)
-        pdf.text("Kios Pelayanan Adminduk Daring — \(self.kioskID)", x: 56, y: 750)
-        pdf.text("Dicetak / printed \(KioskJSON.timestamp(Date()))", x: 56, y: 730)
         let path = "\(self.settings.dataDir)/scans-work/test-page-\(UUID().uuidString.lowercased()).pdf"
-        guard FileManager.default.createFile(atPath: path, contents: pdf.data(), attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: path, contents: TestPage.pdf(kiosk: self.kioskID), attributes: [.posixPermissions: 0o600]) else {
             throw ControlError("io_error", id: "Halaman uji tidak dapat dibuat.", en: "The test page could not be made.")
         }
         defer { unlink(path) }
@@ -377,8 +373,8 @@ final class ControlService: KioskdService {
             }
             if Task.isCancelled { break }
         }
-        // The card stream ends with the device supervisor; wait for the stop.
-        while !Task.isCancelled { try? await Task.sleep(nanoseconds: 200_000_000) }
+        // The card stream ends with the device supervisor; wait for the stop (a cancelled sleep returns at once).
+        while !Task.isCancelled { try? await Task.sleep(nanoseconds: 3_600_000_000_000) }
     }
 
     func stop() async {
