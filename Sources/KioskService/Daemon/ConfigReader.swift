@@ -1,43 +1,16 @@
 import Foundation
 import KioskCore
 
-/// A JSON value as a configuration file holds it. Decoded with the shared decoder after the duplicate-key check,
-/// so the reader sees exactly what was written (JSON's `true` is never the number 1).
-indirect enum ConfigValue: Decodable, Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case integer(Int)
-    case number(Double)
-    case string(String)
-    case array([ConfigValue])
-    case object([String: ConfigValue])
+/// A configuration file is read as the shared `JSONValue` (decoded with the shared decoder after the duplicate-key
+/// check, so the reader sees exactly what was written: JSON's `true` is never the number 1).
 
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int.self) {
-            self = .integer(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([ConfigValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: ConfigValue].self))
-        }
-    }
-
+extension JSONValue {
     /// What the file says, short enough to quote in a message.
     var shown: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return String(b)
-        case .integer(let i): return String(i)
-        case .number(let d): return String(d)
+        case .number(let d): return self.intValue.map(String.init) ?? String(d)
         case .string(let s):
             let visible = SafeText.visible(s)
             return "\"" + (visible.count > 40 ? visible.prefix(40) + "…" : visible) + "\""
@@ -59,10 +32,10 @@ struct TextRule: Sendable {
 struct ConfigSection {
     let source: String
     let path: String
-    let values: [String: ConfigValue]
+    let values: [String: JSONValue]
 
     /// The object at `path`, refused when it holds a key not in `keys` (or a key that `moved` elsewhere).
-    init(_ value: ConfigValue?, path: String, keys: [String], moved: [String: String] = [:], source: String)
+    init(_ value: JSONValue?, path: String, keys: [String], moved: [String: String] = [:], source: String)
         throws(KioskdConfigError)
     {
         self.source = source
@@ -94,7 +67,7 @@ struct ConfigSection {
 
     func name(_ key: String) -> String { self.path.isEmpty ? key : "\(self.path).\(key)" }
 
-    func fail(_ key: String, _ id: String, _ en: String, got: ConfigValue?) -> KioskdConfigError {
+    func fail(_ key: String, _ id: String, _ en: String, got: JSONValue?) -> KioskdConfigError {
         let field = self.name(key)
         return KioskdConfigError(source: self.source, field: field,
                                  id: "\(field): \(id)" + (got.map { ", tertulis \($0.shown)" } ?? ""),
@@ -111,7 +84,7 @@ struct ConfigSection {
 
     func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int) throws(KioskdConfigError) -> Int {
         guard let given = self.values[key] else { return value }
-        guard case .integer(let i) = given, range.contains(i) else {
+        guard let i = given.intValue, range.contains(i) else {
             throw self.fail(key, "harus bilangan bulat \(range.lowerBound)…\(range.upperBound)",
                             "must be an integer \(range.lowerBound)…\(range.upperBound)", got: given)
         }
@@ -124,7 +97,6 @@ struct ConfigSection {
         guard let given = self.values[key] else { return value }
         let d: Double?
         switch given {
-        case .integer(let i): d = Double(i)
         case .number(let n): d = n
         case .null where nullable: return nil
         default: d = nil

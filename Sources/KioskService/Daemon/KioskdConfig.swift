@@ -144,9 +144,9 @@ public struct KioskdConfig: Sendable, Equatable {
             let field = SafeText.visible(duplicate)
             throw KioskdConfigError(source: source, field: duplicate, id: "\(field): kunci ganda", en: "\(field): duplicate key")
         }
-        let tree: ConfigValue
+        let tree: JSONValue
         do {
-            tree = try KioskJSON.decoder().decode(ConfigValue.self, from: data)
+            tree = try KioskJSON.decoder().decode(JSONValue.self, from: data)
         } catch {
             throw KioskdConfigError(source: source, field: nil, id: "bukan JSON yang sah", en: "not valid JSON")
         }
@@ -246,7 +246,7 @@ public struct KioskdConfig: Sendable, Equatable {
         return url
     }
 
-    static func read(_ tree: ConfigValue, source: String) throws(KioskdConfigError) -> KioskdConfig {
+    static func read(_ tree: JSONValue, source: String) throws(KioskdConfigError) -> KioskdConfig {
         let root = try ConfigSection(tree, path: "", keys: self.keys(of: ""),
                                      moved: ["dinas_url": "dinas.url", "token_file": "dinas.token_file",
                                              "trusted_keys": "dinas.trusted_keys"],
@@ -305,7 +305,7 @@ public struct KioskdConfig: Sendable, Equatable {
         if c.store.maxApplicationBytes < c.store.maxAttachmentBytes {
             throw store.fail("max_application_bytes", "harus paling sedikit store.max_attachment_bytes (\(c.store.maxAttachmentBytes))",
                              "must be at least store.max_attachment_bytes (\(c.store.maxAttachmentBytes))",
-                             got: .integer(c.store.maxApplicationBytes))
+                             got: .number(Double(c.store.maxApplicationBytes)))
         }
         try self.recheck(section: "store", source: source) { () throws(ValidationError) in try c.store.validate() }
 
