@@ -8,8 +8,6 @@ import KioskService
 import KioskTestSupport
 import Synchronization
 
-func builtProduct(_ name: String) -> String { packageRoot.appendingPathComponent(".build/debug/\(name)").path }
-
 /// A datagram socket standing in for systemd's notify socket: collects every message kioskd sends.
 final class NotifyListener: Sendable {
     let path: String

@@ -83,18 +83,7 @@ import Testing
         try Data(#"{"service": "birth", "profile": "kota-kupang", "applicant_nik": "5371011708950003", "event_date": "2024-03-10", "contact": "081234567890", "attachments": [{"requirement": "surat-kelahiran", "path": "scan.jpg"}]}"#.utf8)
             .write(to: URL(fileURLWithPath: "\(k.dir)/app.json"))
         func ctl(_ args: [String]) throws -> (Int32, String, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: builtProduct("kioskctl"))
-            p.arguments = ["--config", k.configPath] + args
-            p.currentDirectoryURL = URL(fileURLWithPath: k.dir)
-            let o = Pipe(), e = Pipe()
-            p.standardOutput = o
-            p.standardError = e
-            try p.run()
-            let out = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, out, err)
+            try runProgram(builtProduct("kioskctl"), ["--config", k.configPath] + args, in: k.dir)
         }
         let submit = try ctl(["application", "submit", "app.json", "--json"])
         #expect(submit.0 == 0, "\(submit.2)")
@@ -220,17 +209,9 @@ func signedBundle(_ key: Ed25519PrivateKey, version: Int, desa: String, kiosk: S
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Data(try key.pem().utf8).write(to: URL(fileURLWithPath: "\(dir)/k.pem"))
     func ctl(_ args: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: builtProduct("kioskctl"))
-        p.arguments = ["--profiles-dir", packageRoot.appendingPathComponent("Kiosk/profiles").path] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let d = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw NSError(domain: "kioskctl \(args) exited \(p.terminationStatus)", code: 1) }
-        return d
+        let r = try runProgram(builtProduct("kioskctl"), ["--profiles-dir", packageRoot.appendingPathComponent("Kiosk/profiles").path] + args)
+        guard r.status == 0 else { throw NSError(domain: "kioskctl \(args) exited \(r.status): \(r.err)", code: 1) }
+        return Data(r.out.utf8)
     }
     try ctl(["config", "init", "--profile", "kota-kupang", "--desa", desa, "--version", String(version), "--target", kiosk])
         .write(to: URL(fileURLWithPath: "\(dir)/payload.json"))

@@ -6,22 +6,10 @@ import KioskSync
 import KioskTestSupport
 import Testing
 
-func kioskctlPath() -> String {
-    if let dir = ProcessInfo.processInfo.environment["KIOSK_BIN_DIR"] { return "\(dir)/kioskctl" }
-    return packageRoot.appendingPathComponent(".build/debug/kioskctl").path
-}
+func kioskctlPath() -> String { builtProduct("kioskctl") }
 
 func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: kioskctlPath())
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try runProgram(kioskctlPath(), args)
 }
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ProcessAndUSBTests {
