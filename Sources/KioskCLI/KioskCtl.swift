@@ -3,7 +3,7 @@ import KioskCore
 
 /// kioskctl: the staff and technician command line. `run` never exits the process; it returns the exit code.
 public enum KioskCtl {
-    public static let version = "0.1.0"
+    public static let version = KioskVersion.string
 
     public static let help = """
         kioskctl \(version) — Kios Pelayanan Adminduk Daring: alat staf dan teknisi / staff and technician tool

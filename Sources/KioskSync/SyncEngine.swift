@@ -19,7 +19,7 @@ public struct SyncOptions: Sendable {
     /// Long-poll wait for the event feed.
     public var eventWait: Double = 0
     public var initialChunk = 256 * 1024
-    public var kioskdVersion = "0.1.0"
+    public var kioskdVersion = KioskVersion.string
     /// Time budget of one pass when the caller gives no later deadline.
     public var passSeconds: Double = 300
     /// Event pages pulled in one pass (a cursor that never ends stops here; the rest waits for the next pass).

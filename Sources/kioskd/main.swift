@@ -19,7 +19,7 @@ func fail(_ status: Int32, _ text: String) -> Never {
 
 switch args.first {
 case "--version", "version":
-    print("kioskd \(KioskdVersion.string)")
+    print("kioskd \(KioskVersion.string)")
     for (name, v) in LinkedLibraries.versions() {
         print("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(v)")
     }

@@ -34,7 +34,6 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         var reader: SerialCardReader?
         var readerDevnode: String?
         var readerTask: Task<Void, Never>?
-        var udevStarted = false
     }
 
     private let choices: Choices
@@ -51,7 +50,6 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
     public let simulatedReader: SimulatedCardReader?
     private let simulatedScanner: SimulatedScanner
     private let printerPollSeconds: Double
-    public let udevLiveness = Liveness(maxSilence: 30)
 
     public init(choices: Choices, scanSettings: ScanSettings, lineProtocol: ReaderLineProtocol = ReaderLineProtocol(),
                 store: KioskStore, today: @escaping @Sendable () -> CivilDate, printerPollSeconds: Double = 5,
@@ -169,13 +167,6 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.watchUdev() }
             group.addTask { await self.watchPrinter() }
-            group.addTask {
-                // The monitor thread is alive while it delivers; beat on a timer so quiet hours stay healthy.
-                while !Task.isCancelled {
-                    if self.state.withLock({ $0.udevStarted }) { self.udevLiveness.beat() }
-                    try? await Task.sleep(nanoseconds: 5_000_000_000)
-                }
-            }
             await group.waitForAll()
         }
     }
@@ -194,7 +185,6 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
     private func watchUdev() async {
         let monitor = UdevMonitor()
         let events = monitor.events()
-        self.state.withLock { $0.udevStarted = true }
         await withTaskCancellationHandler {
             for await e in events {
                 switch e.action {

@@ -126,7 +126,7 @@ public final class Kioskd: Sendable {
         var sync: SyncService?
         if let url = settings.dinas.url, let token {
             var options = SyncOptions()
-            options.kioskdVersion = KioskdVersion.string
+            options.kioskdVersion = KioskVersion.string
             let engine = SyncEngine(
                 store: store,
                 client: DinasClient(endpoint: DinasEndpoint(baseURL: url, kioskID: kioskID, token: token),
@@ -247,7 +247,7 @@ public final class Kioskd: Sendable {
         let free = statvfs(self.settings.dataDir, &fs) == 0 ? Int(fs.f_bavail) * Int(fs.f_frsize) : nil
         let health = self.group.health
         return KioskStatus(
-            version: KioskdVersion.string, kioskID: self.kioskID, pid: getpid(), startedAt: self.startedAt,
+            version: KioskVersion.string, kioskID: self.kioskID, pid: getpid(), startedAt: self.startedAt,
             uptimeSeconds: Int(Date().timeIntervalSince(self.startedAt)), health: health.ok ? "ok" : health.detail,
             config: .init(version: live.version, source: live.source, appliedAt: live.appliedAt,
                           pendingVersion: self.config.live.pending?.version, refused: self.config.refusal,
@@ -355,7 +355,7 @@ final class ControlService: KioskdService {
         guard let handler = self.handler.withLock({ $0 }) else { return }
         let log = self.log
         let server = ControlServer(path: self.path, group: self.group, roles: self.roles, handler: handler,
-                                   version: KioskdVersion.string, log: { log.info("control", $0) })
+                                   version: KioskVersion.string, log: { log.info("control", $0) })
         try server.start()
         self.server.withLock { $0 = server }
         self.hub.attach(server)

@@ -60,7 +60,6 @@ public final class RetentionService: KioskdService {
     private let config: LiveConfig
     private let interval: Double
     private let log: KioskLog
-    public let lastRun = Mutex<Date?>(nil)
 
     public init(store: KioskStore, config: LiveConfig, interval: Double, log: KioskLog) {
         self.store = store
@@ -77,7 +76,6 @@ public final class RetentionService: KioskdService {
         let result: Result<[UUID], StoreError> = await StoreWork.run { () -> Result<[UUID], StoreError> in
             do throws(StoreError) { return .success(try store.purgeExpired(retentionDays: days)) } catch { return .failure(error) }
         }
-        self.lastRun.withLock { $0 = Date() }
         switch result {
         case .success(let ids):
             if !ids.isEmpty { self.log.info("retention", "purged the protected data of \(ids.count) delivered applications") }
