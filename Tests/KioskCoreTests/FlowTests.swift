@@ -65,9 +65,18 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(draft.scans.count == 4)
         #expect(draft.consentVersion == ApplyFlow.consentVersion)
         #expect(draft.id == f.id)
-        _ = f.handle(.submitted(.success(receipt)))
+        // Committed first; the receipt is its own effect, and its outcome only annotates the done step.
+        #expect(f.handle(.submitted(.success(receipt))) == [.printReceipt(trackingCode: receipt.trackingCode.raw, language: f.language)])
         #expect(f.step == .done(receipt))
         #expect(f.heldScans.isEmpty)
+        let jam = LocalizedText("Kertas macet.", "Paper jam.")
+        #expect(f.handle(.receiptPrinted(jam)) == [])
+        guard case .done(let after) = f.step else { Issue.record("left the done step: \(f.step)"); return }
+        #expect(after.trackingCode == receipt.trackingCode)
+        #expect(after.receiptProblem == jam && !after.receiptPrinted)
+        _ = f.handle(.receiptPrinted(nil))
+        guard case .done(let printed) = f.step else { return }
+        #expect(printed.receiptPrinted && printed.receiptProblem == nil)
         #expect(f.handle(.confirm) == [.exit])
     }
 

@@ -69,8 +69,11 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(try await services.submit(draft).trackingCode == receipt.trackingCode)
         #expect(try store.queueList().count == 1)
         #expect((try FileManager.default.contentsOfDirectory(atPath: "\(root)/work")).filter { !$0.hasPrefix("receipt") }.isEmpty)
-        let audit = try store.history(draft.id).map(\.event)
+        let history = try store.history(draft.id)
+        let audit = history.map(\.event)
         #expect(audit.contains("consent"))
+        // The consent row is written in the submit's own transaction (same instant as the transition to submitted).
+        #expect(history.first { $0.event == "consent" }?.at == history.first { $0.to == .submitted }?.at)
         #expect(audit.contains("receipt_printed"))
         let mine = try await services.applications(of: nik)
         #expect(mine.map(\.trackingCode) == [receipt.trackingCode])
