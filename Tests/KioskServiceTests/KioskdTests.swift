@@ -203,6 +203,35 @@ import Testing
     }
 }
 
+extension KioskdTests {
+    /// Retention on the production path: kioskd purges a delivered application's protected data and files when it
+    /// starts, once retention (1 day here) has passed since the Dinas confirmed it.
+    @Test func retentionPurgesDeliveredApplicationsAtStart() throws {
+        let dinas = try DinasServer()
+        let k = try KioskdProcess(dinas: dinas, extra: ["store": ["min_free_bytes": 0, "retention_days": 1]])
+        var client = try k.startAndWait()
+        let id = UUID()
+        _ = try client.callBlocking("staff.submit", submissionParams(id: id))
+        func app() throws -> JSONValue? {
+            try client.callBlocking("staff.application.show", .object(["key": .string(id.uuidString)]))["application"]
+        }
+        #expect(try eventually(within: 15) { try app()?["state"]?.stringValue == "delivered" }, "log: \(k.log)")
+        #expect(try app()?["purged_at"] == nil, "kept while retention runs")
+        #expect(k.terminate().status == 0)
+        // Two days pass (the confirmation is moved back in the stopped kiosk's database).
+        let aged = try runProgram("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE applications SET delivered_at = delivered_at - 2*86400000"); c.commit()
+            """, "\(k.dataDir)/kiosk.sqlite3"])
+        #expect(aged.status == 0, "\(aged.err)")
+        client = try k.startAndWait()
+        #expect(try eventually(within: 10) { try app()?["purged_at"] != nil }, "purged at start; log: \(k.log)")
+        let spool = (try? FileManager.default.contentsOfDirectory(atPath: "\(k.dataDir)/attachments/\(id.uuidString.lowercased())")) ?? []
+        #expect(spool.isEmpty, "attachment files gone: \(spool)")
+        #expect(k.terminate().status == 0)
+    }
+}
+
 /// A config bundle signed with `key`, from `kioskctl config init` + `config sign` (the real tools).
 func signedBundle(_ key: Ed25519PrivateKey, version: Int, desa: String, kiosk: String) throws -> Data {
     let dir = try makeTempDir()
