@@ -47,7 +47,7 @@ let package = Package(
             name: "kioskd",
             dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskService", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
-        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime"]),
+        .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime", "KioskService"]),
 
         // Test helper: the crash test SIGKILLs it while it submits and transitions applications.
         .executableTarget(

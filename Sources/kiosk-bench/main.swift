@@ -1,4 +1,5 @@
 // kiosk-bench: prints measured figures. Run in release: `swift run -c release kiosk-bench rules`.
+// `daemon` runs the kioskd built beside it: `swift build -c release && .build/release/kiosk-bench daemon`.
 import Foundation
 import KioskCore
 import KioskRuntime
@@ -54,9 +55,11 @@ let suites: [String: @Sendable () async throws -> Void] = [
     "scanner": { try await benchScanner() },
     "devices": { try await benchDevices() },
     "ui": { try benchUI() },
+    "daemon": { try benchDaemon(arguments: Array(CommandLine.arguments.dropFirst(2))) },
 ]
 guard let name = args.first, let suite = suites[name] else {
     print("Usage: kiosk-bench SUITE   (suites: \(suites.keys.sorted().joined(separator: ", ")))")
+    print("       kiosk-bench daemon [--seconds N]   (kioskd next to kiosk-bench: start → READY=1, staff.submit, idle CPU/RSS over N s, default 60)")
     exit(args.isEmpty ? 0 : 64)
 }
 do {
