@@ -593,24 +593,6 @@ final class RawClient {
     }
 }
 
-/// Runs a command (no shell), its output discarded; the exit status.
-@discardableResult
-func run(_ arguments: [String]) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { return -1 }
-    process.waitUntilExit()
-    return process.terminationStatus
-}
-
-func groupID(_ name: String) -> UInt32? {
-    guard let entry = getgrnam(name) else { return nil }
-    return entry.pointee.gr_gid
-}
-
 /// Polls `condition` for up to five seconds.
 func waitUntil(_ condition: () -> Bool) -> Bool {
     for _ in 0..<500 {
@@ -618,52 +600,4 @@ func waitUntil(_ condition: () -> Bool) -> Bool {
         usleep(10_000)
     }
     return condition()
-}
-
-/// A minimal client in Python, so it can run as another user: hello, then staff.x and admin.y; prints each reply
-/// line, or EACCES when the connect is refused.
-private let pythonClient = """
-    import json, socket, sys
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    try:
-        s.connect(sys.argv[1])
-    except PermissionError:
-        print("EACCES")
-        sys.exit(0)
-    f = s.makefile("rwb")
-    for r in [{"id": 1, "method": "hello", "params": {"protocol": "kioskd/1"}},
-              {"id": 2, "method": "staff.x"}, {"id": 3, "method": "admin.y"}]:
-        try:
-            f.write((json.dumps(r) + "\\n").encode())
-            f.flush()
-        except OSError:
-            pass  # refused: the server may hang up first; its error line is still there to read
-        try:
-            line = f.readline()
-        except OSError:
-            break
-        if not line:
-            break
-        print(line.decode().strip(), flush=True)
-    """
-
-/// The Python client's output lines, run as `user` with primary group `group` and the user's supplementary groups.
-func runRaw(as user: String, group: String, path: String) throws -> [String] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-    process.arguments = ["--reuid=\(user)", "--regid=\(group)", "--init-groups", "/usr/bin/python3", "-I", "-c", pythonClient, path]
-    process.currentDirectoryURL = URL(fileURLWithPath: "/")
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-}
-
-func runClient(as user: String, group: String, path: String) throws -> [ControlReply] {
-    try runRaw(as: user, group: group, path: path).map { try KioskJSON.decode(ControlReply.self, from: Data($0.utf8)) }
 }

@@ -106,8 +106,9 @@ final class KioskdProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: self.dir)
     }
 
-    /// Starts kioskd; `notify` gets its sd_notify messages, `watchdogUSec` sets WATCHDOG_USEC.
-    func start(notify: NotifyListener? = nil, watchdogUSec: Int? = nil) throws {
+    /// Starts kioskd; `notify` gets its sd_notify messages, `watchdogUSec` sets WATCHDOG_USEC, `environment` adds to
+    /// (or replaces in) the test process's environment (CUPS_SERVER, ...).
+    func start(notify: NotifyListener? = nil, watchdogUSec: Int? = nil, environment: [String: String] = [:]) throws {
         self.process = Process()
         self.process.executableURL = URL(fileURLWithPath: builtProduct("kioskd"))
         self.process.arguments = ["--config", self.configPath]
@@ -118,6 +119,7 @@ final class KioskdProcess: @unchecked Sendable {
         env.removeValue(forKey: "WATCHDOG_USEC")
         if let notify { env["NOTIFY_SOCKET"] = notify.path }
         if let watchdogUSec { env["WATCHDOG_USEC"] = String(watchdogUSec) }
+        for (k, v) in environment { env[k] = v }
         self.process.environment = env
         if !FileManager.default.fileExists(atPath: self.logPath) { FileManager.default.createFile(atPath: self.logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logPath))
@@ -128,8 +130,9 @@ final class KioskdProcess: @unchecked Sendable {
     }
 
     /// Starts and waits until the socket answers `hello`.
-    func startAndWait(notify: NotifyListener? = nil, watchdogUSec: Int? = nil, within seconds: Double = 20) throws -> ControlClient {
-        try self.start(notify: notify, watchdogUSec: watchdogUSec)
+    func startAndWait(notify: NotifyListener? = nil, watchdogUSec: Int? = nil, environment: [String: String] = [:],
+                      within seconds: Double = 20) throws -> ControlClient {
+        try self.start(notify: notify, watchdogUSec: watchdogUSec, environment: environment)
         return try self.connect(within: seconds)
     }
 
