@@ -13,7 +13,7 @@ enum ConfigCommands {
                            en: "--version must be a positive integer.", field: "version")
         }
         let payload = ConfigPayload(
-            version: version, issuedAt: context.now().formatted(.iso8601), targets: args.options["target"] ?? ["*"],
+            version: version, issuedAt: KioskJSON.timestamp(context.now()), targets: args.options["target"] ?? ["*"],
             jurisdiction: profile, kiosk: KioskSettings.defaults(desaName: args.value("desa") ?? "Desa \(profile.name.id)"))
         do {
             try payload.validate()

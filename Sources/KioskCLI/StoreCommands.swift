@@ -97,7 +97,7 @@ enum ApplicationCommands {
         context.print("  Riwayat / History:")
         for h in d.history {
             let change = h.from.map { "\($0.rawValue) → \(h.to?.rawValue ?? "")" } ?? h.event
-            context.print("    \(h.at.formatted(.iso8601))  \(change)  (\(SafeText.visible(h.actor)))\(h.detail.map { "  \(SafeText.visible($0))" } ?? "")")
+            context.print("    \(KioskJSON.timestamp(h.at))  \(change)  (\(SafeText.visible(h.actor)))\(h.detail.map { "  \(SafeText.visible($0))" } ?? "")")
         }
     }
 }

@@ -135,8 +135,8 @@ public final class SyncEngine: Sendable {
         } catch {
             return self.authFailed(error, &result)
         }
-        if result.reachable { try? self.store.setSyncValue("last_success_at", ISO8601DateFormatter().string(from: Date())) }
-        try? self.store.setSyncValue("last_pass_at", ISO8601DateFormatter().string(from: Date()))
+        if result.reachable { try? self.store.setSyncValue("last_success_at", KioskJSON.timestamp(Date())) }
+        try? self.store.setSyncValue("last_pass_at", KioskJSON.timestamp(Date()))
         return result
     }
 
@@ -214,7 +214,7 @@ public final class SyncEngine: Sendable {
                 id: id.uuidString.lowercased(), kioskID: self.kioskID, service: app.service, profile: app.profile,
                 applicantNIK: source.applicantNIK, eventDate: app.eventDate.description, contact: app.contact,
                 facts: source.facts.mapValues(\.description),
-                submittedAt: ISO8601DateFormatter().string(from: app.submittedAt ?? app.createdAt),
+                submittedAt: KioskJSON.timestamp(app.submittedAt ?? app.createdAt),
                 attachments: app.attachments.map {
                     Manifest.Attachment(seq: $0.seq, requirement: $0.requirement, mediaType: $0.mediaType, size: $0.size,
                                         sha256: $0.sha256)
@@ -510,7 +510,7 @@ public final class SyncEngine: Sendable {
             guard deadline.timeIntervalSinceNow > 0.05 else { return }
             var body: [String: Any] = [
                 "reference": c.reference, "category": c.category, "body": c.body, "language": c.language,
-                "created_at": ISO8601DateFormatter().string(from: c.createdAt), "kiosk_id": self.kioskID,
+                "created_at": KioskJSON.timestamp(c.createdAt), "kiosk_id": self.kioskID,
             ]
             if let contact = c.contact { body["contact"] = contact }
             let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
@@ -535,7 +535,7 @@ public final class SyncEngine: Sendable {
         let free = statvfs(self.store.directory, &fs) == 0 ? Int(fs.f_bavail) * Int(fs.f_frsize) : -1
         return [
             "protocol": DinasClient.protocolName, "kiosk_id": self.kioskID,
-            "at": ISO8601DateFormatter().string(from: Date()),
+            "at": KioskJSON.timestamp(Date()),
             "versions": ["kioskd": self.options.kioskdVersion, "protocol": 1,
                          "config": self.configStore?.currentVersion(trusted: self.trustedKeys) ?? 0],
             "queue": ["depth": stats?.queueCounts["pending"] ?? 0, "quarantined": stats?.queueCounts["quarantined"] ?? 0,

@@ -75,7 +75,7 @@ public struct USBTransfer: Sendable {
                 id: id, kioskID: self.kioskID, service: app.service, profile: app.profile,
                 applicantNIK: source.applicantNIK, eventDate: app.eventDate.description, contact: app.contact,
                 facts: source.facts.mapValues(\.description),
-                submittedAt: ISO8601DateFormatter().string(from: app.submittedAt ?? app.createdAt),
+                submittedAt: KioskJSON.timestamp(app.submittedAt ?? app.createdAt),
                 attachments: app.attachments.map {
                     Manifest.Attachment(seq: $0.seq, requirement: $0.requirement, mediaType: $0.mediaType, size: $0.size,
                                         sha256: $0.sha256)
@@ -98,7 +98,7 @@ public struct USBTransfer: Sendable {
             summary.applications += 1
         }
         let encoder = KioskJSON.encoder(pretty: true)
-        let index = try encoder.encode(ExportIndex(kioskID: self.kioskID, exportedAt: ISO8601DateFormatter().string(from: Date()),
+        let index = try encoder.encode(ExportIndex(kioskID: self.kioskID, exportedAt: KioskJSON.timestamp(Date()),
                                                    applications: entries))
         try USBTransfer.writeAtomically(index, to: "\(dir)/kiosk-export.json")
         try self.store.recordEvent(nil, event: "usb_export", actor: "staff", detail: "\(summary.applications) applications to \(dir)")
