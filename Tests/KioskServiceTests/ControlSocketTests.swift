@@ -205,6 +205,8 @@ import Testing
             for i in 0..<50 {
                 let raw = try RawClient(path: path)
                 if i % 2 == 0 { raw.send(#"{"id":1,"method":"resident.echo"}"# + "\n") }
+                // Closed now, not whenever ARC releases it: 50 open at once would pass the 32-connection cap.
+                raw.close()
             }
             for _ in 0..<20 { try ControlClient.connect(path: path).close() }
             #expect(waitUntil { server.connectionCount == 0 })
@@ -549,7 +551,15 @@ final class RawClient {
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     }
 
-    deinit { close(self.fd) }
+    private var closed = false
+
+    deinit { self.close() }
+
+    func close() {
+        guard !self.closed else { return }
+        self.closed = true
+        Glibc.close(self.fd)
+    }
 
     /// Writes all of `text`, ignoring failures (the server may have hung up on purpose).
     func send(_ text: String) {
