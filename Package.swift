@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "kioskctl", targets: ["kioskctl"]),
         .executable(name: "kioskd", targets: ["kioskd"]),
+        .executable(name: "kiosk-ui", targets: ["kiosk-ui"]),
         .executable(name: "kiosk-bench", targets: ["kiosk-bench"]),
     ],
     targets: [
@@ -34,7 +35,7 @@ let package = Package(
         // Terminal toolkit (renderer, input parser, layout) and the resident screens. Talks to the rest only
         // through KioskCore's `KioskServices`.
         .target(name: "KioskUI", dependencies: ["KioskCore"]),
-        // The in-process KioskServices (rules, store, devices) and the demo's Dinas stand-in.
+        // What the resident sees of an application (receipts, issuance, service names) and the profile search.
         .target(name: "KioskRuntime", dependencies: ["KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         // The use cases (resident, staff, admin) once; kioskd's service group and lifecycle (sd_notify, signals,
         // watchdog), config application, device supervision, the control socket server and client.
@@ -45,8 +46,10 @@ let package = Package(
         .executableTarget(name: "kioskctl", dependencies: ["KioskCLI"]),
         .executableTarget(
             name: "kioskd",
-            dependencies: ["KioskCore", "KioskUI", "KioskRuntime", "KioskService", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
+            dependencies: ["KioskCore", "KioskService", "KioskStore", "KioskDevices", "KioskSecurity", "CSQLite", "CCUPS", "CUdev", "CCrypto", "CQREncode", "CTurboJPEG"]
         ),
+        // The resident touchscreen UI: KioskUI over the control socket (RemoteKioskServices), nothing else.
+        .executableTarget(name: "kiosk-ui", dependencies: ["KioskCore", "KioskUI", "KioskService"]),
         .executableTarget(name: "kiosk-bench", dependencies: ["KioskCore", "KioskSecurity", "KioskStore", "KioskSync", "KioskCLI", "KioskDevices", "KioskUI", "KioskRuntime", "KioskService"]),
 
         // Test helper: the crash test SIGKILLs it while it submits and transitions applications.

@@ -1,5 +1,5 @@
-// kioskd: the kiosk service. `kioskd [--config FILE]` runs it in the foreground (systemd Type=notify);
-// `--demo` runs the resident UI in this terminal with simulated devices where real ones are absent.
+// kioskd: the kiosk service. `kioskd [--config FILE]` runs it in the foreground (systemd Type=notify). The resident
+// UI is its own process (kiosk-ui) on the control socket; the demo is Kiosk/demo.sh, the same programs.
 import Foundation
 import KioskCore
 import KioskService
@@ -10,7 +10,8 @@ let usage = """
     Usage: kioskd [--config FILE]     run the kiosk service (default config \(KioskdConfig.defaultPath))
            kioskd --version           version and linked C libraries
            kioskd --help
-    """ + "\n" + Demo.usage
+    The touchscreen UI is kiosk-ui (kiosk-ui --help); the demo is `bash Kiosk/demo.sh`.
+    """
 
 func fail(_ status: Int32, _ text: String) -> Never {
     FileHandle.standardError.write(Data("kioskd: \(SafeText.visible(text))\n".utf8))
@@ -25,12 +26,7 @@ case "--version", "version":
     }
     exit(0)
 case "--demo":
-    guard let options = Demo.parse(args) else {
-        FileHandle.standardError.write(Data((Demo.usage + "\n").utf8))
-        exit(64)
-    }
-    Task { @MainActor in await Demo.start(options) }
-    dispatchMain()
+    fail(64, "--demo tidak ada lagi: jalankan bash Kiosk/demo.sh / --demo is gone: run bash Kiosk/demo.sh (kioskd + kiosk-ui + the Dinas reference endpoint)")
 case "--help", "-h":
     print(usage)
     exit(0)

@@ -79,10 +79,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(mine.map(\.trackingCode) == [receipt.trackingCode])
         #expect(mine.first?.state == .submitted)
 
-        // The demo Dinas delivers, reviews and issues one document.
-        let dinas = DemoDinas(store: store, profile: profile, reviewSeconds: 0, signingKey: dinasKey)
-        dinas.step(now: Date())
-        dinas.step(now: Date().addingTimeInterval(1))
+        // The store moves as the sync engine moves it: delivered, in review, one signed document, ready.
+        try Self.issueOneDocument(receipt.trackingCode.raw, store: store, profile: profile, key: dinasKey)
         let status = try await services.status(trackingCode: receipt.trackingCode.raw)
         #expect(status.state == .ready)
         #expect(status.history.map(\.state).contains(.delivered))
@@ -138,8 +136,26 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let reference = try await services.fileComplaint(Complaint(category: .kiosk, text: "printer macet", contact: nil, language: .id))
         #expect(reference.hasPrefix("PGD-"))
         #expect(try store.unsentComplaints().map(\.reference) == [reference])
-        dinas.step(now: Date())
+        try store.markComplaintSent(try #require(try store.unsentComplaints().first).id)
         #expect(try store.unsentComplaints().isEmpty)
+    }
+
+    /// What the sync engine does to the store when the Dinas delivers, reviews and issues (the engine itself is
+    /// tested against the reference endpoint in KioskSyncTests); here only the resident use cases are under test.
+    static func issueOneDocument(_ code: String, store: KioskStore, profile: JurisdictionProfile, key: Ed25519PrivateKey) throws {
+        let app = try store.application(code)
+        try store.markUploading(app.id)
+        try store.markDelivered(app.id, detail: "test")
+        _ = try store.applyDinasState(app.id, .inReview, reason: nil)
+        let products = profile.service(app.service)?.products ?? []
+        let product = try #require(products.first { $0.printableAtKiosk })
+        var pdf = PDFDocument()
+        pdf.text("TEST DOCUMENT \(product.id)", x: 56, y: 780, size: 16, bold: true)
+        let data = pdf.data()
+        let signature = try DocumentSignature.sign(document: data, applicationID: app.id, product: product.id, with: key)
+        _ = try store.storeDocument(app.id, documentID: UUID().uuidString.lowercased(), product: product.id, data: data,
+                                    sha256: SHA256.hex(data), signature: signature, keyID: key.publicKey.keyID)
+        _ = try store.applyDinasState(app.id, .ready, reason: nil)
     }
 
     @Test func scannerFaultGivesTheResidentMessageAndKeepsNothing() async throws {

@@ -32,6 +32,33 @@ public protocol KioskServices: Sendable {
         async throws(ServiceFailure) -> PrintReport
     /// Queues a complaint for the Dinas; returns its reference.
     func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String
+
+    /// Changes the UI must follow: the service going away and coming back, configuration applied, devices changed.
+    /// In-process services never go away: their stream is empty.
+    func updates() -> AsyncStream<ServiceUpdate>
+    /// A resident left the home screen: configuration changes wait until `sessionEnded`.
+    func sessionBegan() async
+    /// Back at the home screen: the resident's business is over (held scans may go).
+    func sessionEnded() async
+}
+
+extension KioskServices {
+    public func updates() -> AsyncStream<ServiceUpdate> { AsyncStream { $0.finish() } }
+    public func sessionBegan() async {}
+    public func sessionEnded() async {}
+}
+
+/// What `KioskServices.updates()` tells the UI.
+public enum ServiceUpdate: Sendable, Equatable {
+    /// The kiosk service cannot be reached (stopped, restarting): the UI shows its calm wait screen and drops the
+    /// unfinished session; nothing acknowledged is lost.
+    case unavailable
+    /// Reachable (again), with the configuration in force: the UI starts over at the home screen.
+    case available(KioskInfo)
+    /// A new configuration is in force: the UI takes it at the home screen (never in the middle of a session).
+    case configChanged(KioskInfo)
+    /// A device changed: device notices are worth asking for now.
+    case devicesChanged
 }
 
 /// A failure the resident is told about. `code` is stable for tests and logs.

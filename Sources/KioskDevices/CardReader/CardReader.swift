@@ -180,6 +180,9 @@ public final class SerialCardReader: Sendable {
 
 /// A reader for the demo: a key "taps" a test card.
 public final class SimulatedCardReader: Sendable {
+    /// The demo's test card (a valid Kota Kupang NIK): what F2 / `resident.card.tap_test` taps.
+    public static let testCardDigits = "5371011708950003"
+
     private let continuation: AsyncStream<CardEvent>.Continuation
     public let events: AsyncStream<CardEvent>
 

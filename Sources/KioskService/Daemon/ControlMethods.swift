@@ -52,6 +52,10 @@ public struct KioskStatus: Sendable, Codable {
 /// result.
 public final class ControlMethods: ControlHandler {
     let kiosk: Kioskd
+    /// The scan each connection is running.
+    private let scanning = Mutex<[Int: Task<Result<ScanSummary, ServiceFailure>, Never>]>([:])
+    /// Requests in flight per connection.
+    private let active = Mutex<[Int: Int]>([:])
 
     init(kiosk: Kioskd) {
         self.kiosk = kiosk
@@ -59,16 +63,34 @@ public final class ControlMethods: ControlHandler {
 
     /// Methods that change state (audited).
     static let changing: Set<String> = [
+        "resident.submit", "resident.complaint", "resident.receipt.print", "resident.document.print",
         "staff.submit", "staff.queue.retry", "staff.queue.quarantine", "staff.restock", "staff.printer.test",
         "admin.config.apply", "admin.config.rollback", "admin.sync.now",
     ]
 
     public func connectionClosed(_ connection: ControlConnection) async {
         self.kiosk.config.live.endSession(connection.id)
+        // The UI went away (crashed, killed, restarted): its scan stops, and once its requests still in flight have
+        // ended (a submit that was under way keeps its scans; a short grace at most), its held scans are deleted.
+        self.scanning.withLock { $0[connection.id] }?.cancel()
+        let deadline = Date().addingTimeInterval(Self.closeGraceSeconds)
+        while self.active.withLock({ $0[connection.id] ?? 0 }) > 0, Date() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
         await self.kiosk.useCases.endSession(connection.id)
     }
 
+    /// How long a closed connection's in-flight requests may keep its scans.
+    static let closeGraceSeconds = 30.0
+
     public func handle(_ request: ControlRequest, from connection: ControlConnection) async -> Result<JSONValue, ControlError> {
+        self.active.withLock { $0[connection.id, default: 0] += 1 }
+        defer {
+            self.active.withLock { a in
+                a[connection.id, default: 1] -= 1
+                if a[connection.id] == 0 { a[connection.id] = nil }
+            }
+        }
         let result: Result<JSONValue, ControlError>
         do throws(ControlError) {
             result = .success(try await self.call(request.method, request.params ?? .object([:]), connection))
@@ -101,6 +123,62 @@ public final class ControlMethods: ControlHandler {
         }
     }
 
+    /// A short identifier param (tracking code, token, document id, requirement id): 1…128 printable ASCII.
+    private func identifier(_ params: JSONValue, _ key: String) throws(ControlError) -> String {
+        let value = try self.param(params, key, String.self)
+        guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw .badParams("\(key) must be 1…128 printable ASCII characters", field: key)
+        }
+        return value
+    }
+
+    private func nik(_ params: JSONValue) throws(ControlError) -> NIK {
+        let digits = try self.param(params, "nik", String.self)
+        do throws(NIKError) {
+            return try NIK(String(digits.prefix(32)), today: self.kiosk.useCases.today)
+        } catch {
+            throw ControlError("invalid_nik", error.message, field: "nik")
+        }
+    }
+
+    /// A resident use case's failure as the socket's error (same code, same bilingual message).
+    private static func resident<T>(_ body: () async throws(ServiceFailure) -> T) async throws(ControlError) -> T {
+        do throws(ServiceFailure) {
+            return try await body()
+        } catch {
+            throw ControlError(error.code, error.message)
+        }
+    }
+
+    /// One scan at a time per connection, cancellable by `resident.scan.cancel` or by the connection closing.
+    private func scan(_ requirement: String, _ pages: Int?, _ connection: ControlConnection) async throws(ControlError) -> ScanSummary {
+        let useCases = self.kiosk.useCases
+        let owner = connection.id
+        let task = Task { () -> Result<ScanSummary, ServiceFailure> in
+            do throws(ServiceFailure) {
+                return .success(try await useCases.scan(requirement: requirement, expectedPages: pages, owner: owner))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let started = self.scanning.withLock { running -> Bool in
+            guard running[owner] == nil else { return false }
+            running[owner] = task
+            return true
+        }
+        guard started else {
+            task.cancel()
+            throw ControlError("scan_busy", id: "Pemindai sedang dipakai; tunggu sampai selesai.",
+                               en: "The scanner is busy; wait until it finishes.")
+        }
+        let result = await task.value
+        self.scanning.withLock { $0[owner] = nil }
+        switch result {
+        case .success(let s): return s
+        case .failure(let f): throw ControlError(f.code, f.message)
+        }
+    }
+
     private func encode(_ value: some Encodable) throws(ControlError) -> JSONValue {
         do {
             return try JSONValue(encoding: value)
@@ -124,10 +202,11 @@ public final class ControlMethods: ControlHandler {
         // MARK: resident
         case "resident.info":
             let live = kiosk.config.live.current
-            return try self.encode(ResidentInfo(live))
+            var info = await kiosk.useCases.info()
+            info.deviceSummary = kiosk.devices.summary
+            return try self.encode(ResidentWire.Info(info, configVersion: live.version, testCard: kiosk.useCases.hasTestCard))
         case "resident.notices":
-            let notices = await kiosk.useCases.deviceNotices()
-            return try self.encode(notices.map { ["device": $0.device, "id": $0.message.id, "en": $0.message.en ?? $0.message.id] })
+            return try self.encode(await kiosk.useCases.deviceNotices().map(ResidentWire.Notice.init))
         case "resident.session.begin":
             kiosk.config.live.beginSession(connection.id)
             return .object(["config_version": .number(Double(kiosk.config.live.current.version))])
@@ -135,6 +214,73 @@ public final class ControlMethods: ControlHandler {
             kiosk.config.live.endSession(connection.id)
             await kiosk.useCases.endSession(connection.id)
             return .object([:])
+        case "resident.card.tap_test":
+            return .object(["tapped": .bool(await kiosk.useCases.tapTestCard())])
+        case "resident.scan":
+            let requirement = try self.identifier(params, "requirement")
+            let pages = params["expected_pages"]?.intValue
+            if let pages, !(1...ResidentWire.maxExpectedPages).contains(pages) {
+                throw .badParams("expected_pages must be 1…\(ResidentWire.maxExpectedPages)", field: "expected_pages")
+            }
+            return try self.encode(ResidentWire.Scan(try await self.scan(requirement, pages, connection)))
+        case "resident.scan.cancel":
+            self.scanning.withLock { $0[connection.id] }?.cancel()
+            return .object([:])
+        case "resident.scan.discard":
+            await kiosk.useCases.discardScan(try self.identifier(params, "token"), owner: connection.id)
+            return .object([:])
+        case "resident.submit":
+            let wire = try self.param(params, "draft", ResidentWire.Draft.self)
+            let draft: ApplicationDraft
+            do throws(NIKError) {
+                draft = try wire.draft(today: kiosk.useCases.today)
+            } catch {
+                throw ControlError("invalid_nik", error.message, field: "draft.applicant_nik")
+            }
+            let receipt = try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.submit(draft, owner: connection.id)
+            }
+            kiosk.sync?.wake()
+            return try self.encode(ResidentWire.Receipt(receipt))
+        case "resident.receipt.print":
+            let code = try self.identifier(params, "tracking_code")
+            let language = try self.param(params, "language", Language.self)
+            let problem = await kiosk.useCases.printReceipt(trackingCode: code, language: language)
+            return problem.map { (try? JSONValue(encoding: ["problem": $0])) ?? .null } ?? .object([:])
+        case "resident.status":
+            let code = try self.identifier(params, "tracking_code")
+            return try self.encode(ResidentWire.Status(try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.status(trackingCode: code)
+            }))
+        case "resident.applications":
+            let nik = try self.nik(params)
+            return try self.encode(try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.applications(of: nik)
+            }.map(ResidentWire.Status.init))
+        case "resident.documents":
+            let nik = try self.nik(params)
+            let code = try self.identifier(params, "tracking_code")
+            return try self.encode(try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.readyDocuments(nik: nik, trackingCode: code)
+            }.map(ResidentWire.Document.init))
+        case "resident.document.print":
+            let id = try self.identifier(params, "document_id")
+            let report = try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.printDocument(id) { fraction in
+                    // Progress goes to the connection that asked, whatever it subscribed to.
+                    if let data = try? JSONValue(encoding: ResidentWire.Progress(documentID: id, fraction: min(1, max(0, fraction)))) {
+                        connection.push("print.progress", data)
+                    }
+                }
+            }
+            return try self.encode(ResidentWire.Printed(report))
+        case "resident.complaint":
+            let complaint = try self.param(params, "complaint", ResidentWire.ComplaintParams.self).complaint
+            let reference = try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.fileComplaint(complaint)
+            }
+            kiosk.sync?.wake()
+            return .object(["reference": .string(reference)])
 
         // MARK: staff
         case "staff.status", "admin.status":
@@ -216,41 +362,5 @@ public final class ControlMethods: ControlHandler {
         default:
             throw .unknownMethod(method)
         }
-    }
-}
-
-/// `resident.info`: what the home screen shows.
-struct ResidentInfo: Encodable {
-    struct ServiceEntry: Encodable {
-        var id: String
-        var name: LocalizedText
-        var category: String
-    }
-
-    var desaName: String
-    var openingHours: [String]
-    var announcement: LocalizedText?
-    var idleTimeoutSeconds: Int
-    var profile: String
-    var configVersion: Int
-    var services: [ServiceEntry]
-
-    init(_ live: LiveConfiguration) {
-        self.desaName = live.settings.desaName
-        self.openingHours = live.settings.openingHours
-        self.announcement = live.settings.announcement
-        self.idleTimeoutSeconds = live.settings.idleTimeoutSeconds
-        self.profile = live.profile.id
-        self.configVersion = live.version
-        self.services = live.profile.services.filter { $0.kioskAvailable != false }
-            .map { ServiceEntry(id: $0.id, name: $0.name, category: $0.category) }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case announcement, profile, services
-        case desaName = "desa_name"
-        case openingHours = "opening_hours"
-        case idleTimeoutSeconds = "idle_timeout_seconds"
-        case configVersion = "config_version"
     }
 }

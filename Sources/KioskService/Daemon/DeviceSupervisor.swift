@@ -34,6 +34,7 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         var reader: SerialCardReader?
         var readerDevnode: String?
         var readerTask: Task<Void, Never>?
+        var simulatedTask: Task<Void, Never>?
     }
 
     private let choices: Choices
@@ -151,6 +152,20 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         return Report(printer: printer, scanner: scanner, cardReader: reader)
     }
 
+    /// One line for the demo's home screen, e.g. "printer: CUPS kiosk; scanner: SANE test; kartu/card: simulasi/simulated".
+    public var summary: String {
+        let r = self.report
+        let simulated = "simulasi/simulated"
+        let printer = r.printer.kind == "simulated" ? simulated : r.printer.queue.map { "CUPS \($0)" } ?? r.printer.state
+        let scanner: String = switch self.choices.scanner {
+        case .simulated: simulated
+        case .named(let d): "SANE \(d)"
+        case .auto: self.scannerPresent ? "SANE" : "-"
+        }
+        let card = r.cardReader.kind == "simulated" ? "\(simulated) (F2)" : r.cardReader.devnode ?? "-"
+        return "printer: \(printer); scanner: \(scanner); kartu/card: \(card)"
+    }
+
     /// Devices udev reports present now (tagged `kiosk`).
     public var present: [KioskDevice] { self.state.withLock { Array($0.present.values) }.sorted { $0.syspath < $1.syspath } }
 
@@ -161,6 +176,14 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         // Enumerate once so `present`, the scanner and the reader are right before READY; the monitor re-enumerates.
         for device in UdevMonitor.enumerate() { self.attached(device, announce: false) }
         if case .named(let devnode) = self.choices.cardReader { self.startReader(devnode) }
+        if let simulated = self.simulatedReader {
+            // The simulated reader's taps (demo: F2, `resident.card.tap_test`) reach the UI like a real reader's.
+            let continuation = self.cardContinuation
+            let task = Task {
+                for await e in simulated.events { continuation.yield(e) }
+            }
+            self.state.withLock { $0.simulatedTask = task }
+        }
     }
 
     public func run() async {
@@ -176,6 +199,7 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
             let r = s.reader
             s.reader = nil
             s.readerTask?.cancel()
+            s.simulatedTask?.cancel()
             return r
         }
         reader?.stop()

@@ -116,8 +116,12 @@ public final class Kioskd: Sendable {
             onEvent: { name, data in hub.broadcast(stream: name.hasPrefix("printer") ? "print" : "device", event: name, data: data) })
         let useCases: KioskUseCases
         do {
+            let testCard = devices.simulatedReader.flatMap { reader in
+                (try? NIK(SimulatedCardReader.testCardDigits, today: live.current.profile.conventions.utcOffset.civilDate(of: Date())))
+                    .map { (reader: reader, nik: $0) }
+            }
             useCases = try KioskUseCases(store: store, config: live, devices: devices, workDir: "\(settings.dataDir)/scans-work",
-                                         cards: devices.cardEvents, trustedKeys: trusted)
+                                         cards: devices.cardEvents, simulatedCard: testCard, trustedKeys: trusted)
         } catch {
             lock.release()
             throw KioskdFailure(73, "folder kerja: \(error)", "work folder: \(error)")

@@ -91,7 +91,7 @@ public struct KioskdConfig: Sendable, Equatable {
     }
 
     public var dataDir = "/var/lib/kiosk"
-    public var socket = "/run/kiosk/kioskd.sock"
+    public var socket = KioskdConfig.defaultSocket
     /// Missing is fine for kioskctl's offline commands; kioskd needs it (`requireKioskID()`).
     public var kioskID: String?
     public var logLevel = LogLevel.info
@@ -109,6 +109,8 @@ public struct KioskdConfig: Sendable, Equatable {
     public var scanner = ScanSettings()
 
     public static let defaultPath = "/etc/kiosk/kioskd.json"
+    /// Where kioskd listens unless `socket` says otherwise (under systemd's `RuntimeDirectory=kiosk`).
+    public static let defaultSocket = "/run/kiosk/kioskd.sock"
 
     public init() {}
 

@@ -102,6 +102,9 @@ public final class KioskUseCases: KioskServices {
 
     public func cardEvents() -> AsyncStream<CardTap> { self.cards }
 
+    /// A simulated card reader with the test card is attached (demo and tests).
+    public var hasTestCard: Bool { self.simulatedCard != nil }
+
     public func tapTestCard() async -> Bool {
         guard let card = self.simulatedCard else { return false }
         card.reader.tap(card.nik)
@@ -178,7 +181,17 @@ public final class KioskUseCases: KioskServices {
     }
 
     public func discardScan(_ token: String) async {
-        guard self.scans.withLock({ $0.removeValue(forKey: token) }) != nil else { return }
+        await self.discardScan(token, owner: nil)
+    }
+
+    /// Drops a scan; with an `owner`, only one that session took (another session's token is ignored).
+    public func discardScan(_ token: String, owner: Int?) async {
+        let removed = self.scans.withLock { held -> Bool in
+            guard let scan = held[token], owner == nil || scan.owner == owner else { return false }
+            held[token] = nil
+            return true
+        }
+        guard removed else { return }
         try? FileManager.default.removeItem(atPath: "\(self.workDir)/\(token)")
     }
 
@@ -199,6 +212,11 @@ public final class KioskUseCases: KioskServices {
     // MARK: - Applications
 
     public func submit(_ draft: ApplicationDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        try await self.submit(draft, owner: nil)
+    }
+
+    /// Submits for the session `owner`: only scans that session took may be attached.
+    public func submit(_ draft: ApplicationDraft, owner: Int?) async throws(ServiceFailure) -> SubmissionReceipt {
         let profile = self.profile
         let stored: StoredApplication
         if let existing = try? self.store.application(draft.id.uuidString) {
@@ -217,11 +235,11 @@ public final class KioskUseCases: KioskServices {
             var attachments: [NewAttachment] = []
             let held = self.scans.withLock { $0 }
             for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {
-                guard let pages = held[token]?.pages else {
+                guard let scan = held[token], owner == nil || scan.owner == owner else {
                     throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
                                                                        "A scan is missing; please scan the document again."))
                 }
-                attachments += pages.map { NewAttachment(requirement: requirement, path: $0.path) }
+                attachments += scan.pages.map { NewAttachment(requirement: requirement, path: $0.path) }
             }
             let consent = "\(SafeText.strip(draft.consentVersion)) accepted; language \(draft.language.rawValue)"
             let app = NewApplication(id: draft.id, service: draft.service, profile: profile.id,
@@ -233,7 +251,7 @@ public final class KioskUseCases: KioskServices {
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
-            for token in draft.scans.values { await self.discardScan(token) }
+            for token in draft.scans.values { await self.discardScan(token, owner: owner) }
         }
         return SubmissionReceipt(trackingCode: stored.trackingCode, expected: self.expected(stored))
     }

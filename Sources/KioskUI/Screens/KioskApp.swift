@@ -28,6 +28,13 @@ public final class KioskApp {
     private var scanTask: Task<Void, Never>?
     /// Called when the UI wants to end (demo: Ctrl-C).
     public var onQuit: (() -> Void)?
+    /// The kiosk service cannot be reached: the wait screen shows and input is ignored.
+    public private(set) var waiting = false
+    /// A configuration that arrived mid-session, taken at the home screen.
+    private var pendingInfo: KioskInfo?
+    /// Whether the session was at the home screen when last looked (session begin/end go to the services).
+    private var atHome = true
+    private var spinner = 0
 
     public init(services: any KioskServices, info: KioskInfo, output: TerminalOutput, width: Int, height: Int,
                 clock: @escaping @Sendable () -> Double, today: @escaping @Sendable () -> CivilDate) {
@@ -49,7 +56,14 @@ public final class KioskApp {
     // MARK: - Inputs
 
     public func input(_ bytes: [UInt8]) {
-        for e in self.parser.feed(bytes, now: self.clock()) { self.handle(e) }
+        for e in self.parser.feed(bytes, now: self.clock()) {
+            // While the service is away only the demo's Ctrl-C counts.
+            if self.waiting {
+                if case .key(.ctrl("c")) = e, self.info.demo { self.onQuit?() }
+                continue
+            }
+            self.handle(e)
+        }
         self.draw()
     }
 
@@ -71,9 +85,83 @@ public final class KioskApp {
 
     /// The clock: idle countdown and wipe. Call about once a second.
     public func tick() {
+        if self.waiting {
+            self.spinner += 1
+            self.draw()
+            return
+        }
         let effects = self.session.tick(now: self.clock(), today: self.today())
         self.perform(effects)
+        self.sessionEdge()
         self.draw()
+    }
+
+    /// Follows the services' updates (kioskd going away and coming back, new configuration) until the stream ends.
+    public func followUpdates() async {
+        for await update in self.services.updates() {
+            self.apply(update)
+        }
+    }
+
+    /// One update from the services.
+    public func apply(_ update: ServiceUpdate) {
+        switch update {
+        case .unavailable:
+            guard !self.waiting else { return }
+            // The unfinished session is dropped (kioskd deletes its held scans); stored applications are untouched.
+            self.waiting = true
+            self.startOver(self.info)
+        case .available(let info):
+            self.waiting = false
+            self.pendingInfo = nil
+            self.startOver(info)
+            Task { await self.refreshNotices() }
+        case .configChanged(let info):
+            if self.session.screen == .home {
+                self.adopt(info)
+            } else {
+                self.pendingInfo = info
+            }
+        case .devicesChanged:
+            Task { await self.refreshNotices() }
+        }
+        self.draw()
+    }
+
+    /// A fresh session at the home screen with `info`: in-flight work is dropped, the screen redrawn from blank.
+    private func startOver(_ info: KioskInfo) {
+        self.generation += 1
+        self.scanTask?.cancel()
+        self.scanTask = nil
+        for t in self.work { t.cancel() }
+        self.work = []
+        self.info = info
+        self.session = KioskSession(profile: info.profile, today: self.today(), now: self.clock(),
+                                    idleTimeout: Double(info.idleTimeoutSeconds))
+        self.atHome = true
+        self.renderer.invalidate()
+        self.page = 0
+        self.focus = nil
+        self.pressed = nil
+    }
+
+    /// Takes a new configuration at the home screen, keeping the language the resident chose.
+    private func adopt(_ info: KioskInfo) {
+        let language = self.session.language
+        self.pendingInfo = nil
+        self.startOver(info)
+        if language != self.session.language { _ = self.session.handle(.toggleLanguage, now: self.clock()) }
+    }
+
+    /// Tells the services when a resident leaves the home screen and comes back to it; takes a pending configuration
+    /// once home.
+    private func sessionEdge() {
+        let home = self.session.screen == .home
+        if home, let info = self.pendingInfo { self.adopt(info) }
+        guard home != self.atHome else { return }
+        self.atHome = home
+        let services = self.services
+        Task { home ? await services.sessionEnded() : await services.sessionBegan() }
     }
 
     public func refreshNotices() async {
@@ -169,8 +257,10 @@ public final class KioskApp {
 
     /// Feeds a session event and performs what it asks for.
     public func send(_ event: KioskSession.Event) {
+        guard !self.waiting else { return }
         let effects = self.session.handle(event, now: self.clock())
         self.perform(effects)
+        self.sessionEdge()
         self.draw()
     }
 
@@ -286,7 +376,8 @@ public final class KioskApp {
         let now = self.clock()
         let screens = Screens(info: self.info, notices: self.notices, width: self.width, height: self.height,
                               language: self.session.language)
-        let built = screens.build(self.session, idle: self.session.idlePhase(now: now))
+        let built = self.waiting ? Screens.Built(spec: Screens.waiting(frame: self.spinner, demo: self.info.demo), keys: nil, enter: nil)
+            : screens.build(self.session, idle: self.session.idlePhase(now: now))
         if built.spec.key != self.built?.spec.key {
             self.page = 0
             self.focus = nil

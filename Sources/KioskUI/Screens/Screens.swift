@@ -54,6 +54,22 @@ public struct Screens {
         }
     }
 
+    /// The calm full screen while the kiosk service is away (stopped or restarting): both languages, since the
+    /// resident's choice went with the session. `frame` turns the spinner.
+    public static func waiting(frame: Int, demo: Bool = false) -> ScreenSpec {
+        let spinner = ["◐", "◓", "◑", "◒"][((frame % 4) + 4) % 4]
+        var items: [Item] = [
+            .blank,
+            .text("\(spinner)  Mohon tunggu sebentar", Theme.strong),
+            .text("   Please wait a moment", Theme.dim),
+            .blank,
+            .text("Kios sedang bersiap kembali. Permohonan yang sudah diterima tetap aman.", Theme.text),
+            .text("The kiosk is getting ready again. Applications already accepted are safe.", Theme.dim),
+        ]
+        if demo { items.append(.text("DEMO: Ctrl-C", Theme.dim)) }
+        return ScreenSpec(key: "waiting", title: "Mohon tunggu sebentar / Please wait a moment", items: items, nav: [])
+    }
+
     // MARK: - Common parts
 
     var homeButton: Button { Button(t("Beranda", "Home"), .session(.home)) }
