@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskTestSupport", "KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskService", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
-        .testTarget(name: "KioskServiceTests", dependencies: ["KioskTestSupport", "KioskService", "KioskCLI", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl"]),
+        .testTarget(name: "KioskServiceTests", dependencies: ["KioskTestSupport", "KioskService", "KioskCLI", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl", "kiosk-ui"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],
     swiftLanguageModes: [.v6]

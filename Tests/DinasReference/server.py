@@ -6,9 +6,14 @@ with the `openssl` command (Ed25519 over the document's raw SHA-256 digest). Sta
 
     python3 Tests/DinasReference/server.py --port PORT --data DIR --token TOKEN --signing-key KEY.pem
         [--drop-after-bytes N] [--fail-rate R] [--latency-ms MS] [--captive-portal-rate R]
-        [--duplicate-rate R] [--expire-uploads-after S] [--seed N]
+        [--duplicate-rate R] [--expire-uploads-after S] [--seed N] [--auto-review SECONDS [--profiles DIR]]
 
 Faults can also be changed at run time with POST /admin/faults.
+
+--auto-review SECONDS starts an automatic reviewer (for the demo and end-to-end tests): every delivered
+application goes to in_review, and SECONDS later to ready with one signed document for every product of its
+service that its profile (DIR/<profile>.json, default the checkout's Kiosk/profiles) marks printable_at_kiosk.
+It acts on persisted states only, so a restart neither skips nor repeats a step.
 """
 import argparse, base64, hashlib, json, os, random, re, subprocess, sys, tempfile, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -631,6 +636,57 @@ class Handler(BaseHTTPRequestHandler):
         return self.error(404, "not_found", "no such admin endpoint")
 
 
+class AutoReviewer:
+    """Moves delivered applications through in_review to ready after `seconds`, issuing every printable product."""
+
+    def __init__(self, dinas, seconds, profiles_dir):
+        self.dinas, self.seconds, self.profiles_dir = dinas, seconds, profiles_dir
+        self.profiles = {}
+
+    def products(self, profile_id, service_id):
+        if profile_id not in self.profiles:
+            self.profiles[profile_id] = None
+            if re.fullmatch(r"[a-z0-9-]{1,64}", profile_id or ""):
+                try:
+                    with open(os.path.join(self.profiles_dir, profile_id + ".json")) as f:
+                        self.profiles[profile_id] = json.load(f)
+                except (OSError, ValueError) as e:
+                    print(f"auto-review: profile {profile_id}: {e}", file=sys.stderr, flush=True)
+        profile = self.profiles[profile_id] or {}
+        for service in profile.get("services", []):
+            if service.get("id") == service_id:
+                return [p["id"] for p in service.get("products", []) if p.get("printable_at_kiosk")]
+        print(f"auto-review: no products for {profile_id}/{service_id}; issuing {service_id}-document", file=sys.stderr, flush=True)
+        return [f"{service_id}-document"]
+
+    def step(self):
+        d, now = self.dinas, time.time()
+        with LOCK:
+            for app_id in sorted(os.listdir(d.path("applications"))):
+                app = d.load_app(app_id)
+                if not app or not app["attachments"] or not all(a["complete"] for a in app["attachments"]):
+                    continue
+                if app["state"] == "delivered":
+                    app["state"], app["reason"], app["review_started"] = "in_review", None, now
+                    d.save_app(app)
+                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "in_review", "reason": None})
+                elif app["state"] == "in_review" and app.get("review_started") and now - app["review_started"] >= self.seconds:
+                    products = self.products((app.get("manifest") or {}).get("profile"), app["service"])
+                    # ready is saved before the documents are produced: a crash in between issues none rather than twice.
+                    app["state"] = "ready"
+                    d.save_app(app)
+                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "ready", "reason": None})
+                    d.produce_documents(app, products, None)
+
+    def run(self):
+        while True:
+            try:
+                self.step()
+            except Exception as e:  # a bad file must not stop the reviewer
+                print(f"auto-review: {e}", file=sys.stderr, flush=True)
+            time.sleep(0.25)
+
+
 def validate_manifest(m, app_id):
     problems = []
     if not isinstance(m, dict):
@@ -670,10 +726,15 @@ def main():
     p.add_argument("--duplicate-rate", type=float, default=0.0)
     p.add_argument("--expire-uploads-after", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--auto-review", type=float, default=None, metavar="SECONDS")
+    p.add_argument("--profiles", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Kiosk", "profiles"))
     args = p.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.dinas = Dinas(args)
+    if args.auto_review is not None:
+        threading.Thread(target=AutoReviewer(server.dinas, max(0.0, args.auto_review), os.path.abspath(args.profiles)).run,
+                         daemon=True).start()
     print(f"dinas reference listening on http://{args.host}:{server.server_address[1]} key {server.dinas.key_id}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -26,14 +26,16 @@ public final class DinasServer: @unchecked Sendable {
     public let port: Int
     public var url: URL { URL(string: "http://127.0.0.1:\(self.port)")! }
 
-    public init(faults: [String: Any] = [:]) throws {
+    /// - Parameter autoReview: seconds the reference endpoint's automatic reviewer takes from in_review to ready
+    ///   (every printable product issued); nil: no reviewer, states move only by `setState`.
+    public init(faults: [String: Any] = [:], autoReview: Double? = nil) throws {
         self.dir = try makeTempDir()
         self.key = try Ed25519PrivateKey.generate()
         let keyPath = "\(self.dir)/dinas.pem"
         try Data(try self.key.pem().utf8).write(to: URL(fileURLWithPath: keyPath))
         let text = try startPython(self.process, "Tests/DinasReference/server.py",
                                    ["--port", "0", "--data", "\(self.dir)/data", "--token", self.token, "--signing-key", keyPath,
-                                    "--seed", "42"])
+                                    "--seed", "42"] + (autoReview.map { ["--auto-review", String($0)] } ?? []))
         guard let r = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
               let port = Int(text[r].split(separator: ":").last!)
         else { throw NSError(domain: "dinas server: \(text)", code: 2) }
