@@ -377,6 +377,58 @@ extension EndToEndTests {
     }
 }
 
+/// kiosk-ui as a terminal program: resize, device banners, and the terminal given back on SIGTERM.
+@Suite(.serialized) struct KioskUITerminalTests {
+    @Test func paperOutShowsABannerAndApplyingStillWorks() async throws {
+        let rig = try await KioskRig(width: 80, height: 24)
+        let k = rig.ui!
+        try await k.waitFor("Ajukan Permohonan", timeout: 20)
+        let ctl = packageRoot.appendingPathComponent("Hardware/printer/printer-ctl.sh").path
+        #expect(try ChildProcess.run(["bash", ctl, rig.printerDir, "media-empty"]).status == 0)
+        // kioskd's printer watcher sees it and pushes device.changed; the banner follows within seconds.
+        try await k.waitFor("Printer tidak dapat dipakai", timeout: 15)
+        #expect(k.text.contains("tetap dapat mengajukan"))
+        try await k.tap("Ajukan Permohonan")
+        try await k.waitFor("Pilih jenis layanan")
+    }
+
+    @Test func liveResizeRelaysTheScreen() async throws {
+        let rig = try await KioskRig(width: 80, height: 24)
+        let k = rig.ui!
+        try await k.tap("Ajukan Permohonan", timeout: 20)
+        try await k.waitFor("Pilih jenis layanan")
+        try k.tmux(["resize-window", "-t", "k", "-x", "40", "-y", "12"])
+        try await k.waitFor("Pencatatan Sipil (kelahiran, kematian…")
+        #expect(k.screen.allSatisfy { $0.count <= 40 })
+        try k.tmux(["resize-window", "-t", "k", "-x", "160", "-y", "50"])
+        try await k.waitFor("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        // The flow survived both resizes: Kembali still leads back to Beranda.
+        try await k.tap("Kembali")
+        try await k.waitFor("Ambil Dokumen")
+    }
+
+    @Test func sigtermRestoresTheTerminalAndKioskdKeepsRunning() async throws {
+        let k = try KioskdProcess(dinas: nil)
+        _ = try k.startAndWait()
+        let script = "stty -a > \(k.dir)/before; \(builtProduct("kiosk-ui")) --socket \(k.socket); stty -a > \(k.dir)/after; sleep 30"
+        let screen = try TouchScreen(width: 80, height: 24, command: "bash -c '\(script)'", errorLog: "\(k.dir)/ui.err")
+        try await screen.waitFor("Ajukan Permohonan", timeout: 20)
+        let shell = try screen.tmux(["list-panes", "-t", "k", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try ChildProcess.run(["pgrep", "-P", shell, "kiosk-ui"]).output
+        let pid = try #require(Int32(child.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, SIGTERM) == 0)
+        let end = Date().addingTimeInterval(15)
+        while Date() < end, !FileManager.default.fileExists(atPath: "\(k.dir)/after") { try await Task.sleep(nanoseconds: 100_000_000) }
+        let before = try String(contentsOfFile: "\(k.dir)/before", encoding: .utf8)
+        let after = try String(contentsOfFile: "\(k.dir)/after", encoding: .utf8)
+        // Canonical mode and echo are back exactly as they were; the alternate screen is gone.
+        #expect(after.contains(" icanon") && after.contains(" echo "))
+        #expect(before.split(separator: "\n").dropFirst() == after.split(separator: "\n").dropFirst())
+        #expect(!screen.text.contains("Ajukan Permohonan"))
+        #expect(k.process.isRunning, "kioskd does not depend on its UI")
+    }
+}
+
 struct AttachmentView: Decodable {
     var seq: Int
     var sha256: String

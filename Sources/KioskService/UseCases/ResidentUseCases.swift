@@ -232,6 +232,13 @@ public final class KioskUseCases: KioskServices {
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
+            // The draft comes from a client: every scan must be for a requirement this service declares.
+            let known = Set(service.requirements.flatMap { [$0.id] + ($0.alternatives ?? []).map(\.id) })
+            if let unknown = draft.scans.keys.sorted().first(where: { !known.contains($0) }) {
+                throw ServiceFailure("unknown_requirement", LocalizedText(
+                    "Persyaratan \"\(SafeText.visible(String(unknown.prefix(80))))\" tidak dikenal untuk layanan ini.",
+                    "Requirement \"\(SafeText.visible(String(unknown.prefix(80))))\" is not known for this service."))
+            }
             var attachments: [NewAttachment] = []
             let held = self.scans.withLock { $0 }
             for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {
