@@ -1,34 +1,184 @@
 #!/usr/bin/env bash
-# The kiosk's main job: installs what it needs, builds, and runs the resident UI (`kioskd --demo`) in this
-# terminal on a temporary data directory, with real devices where present and simulated ones otherwise.
-# Without a terminal (e.g. piped or in CI) it walks the same rules non-interactively instead.
-# Extra arguments go to kioskd --demo (see `kioskd --help`), e.g.  bash Kiosk/demo.sh --profile blora
+# The kiosk's main job, on the production path: the Dinas reference endpoint (Tests/DinasReference/server.py, with
+# its automatic reviewer), kioskd (the real service) and kiosk-ui (the real touchscreen UI) in this terminal. All of
+# it lives in one temporary directory that is removed on exit. Devices: a CUPS queue when the system has one, else
+# a private cupsd + ippeveprinter queue (printing is real either way); a SANE scanner when one is attached, else
+# SANE's test backend; a card reader when udev tagged one, else the simulated reader (F2 taps the test card).
+#
+#   bash Kiosk/demo.sh [--profile ID]      ID: a profile of Kiosk/profiles (default kota-kupang)
+#
+# Ctrl-C, or closing the terminal, stops everything. Without a terminal it prints what it started and a status
+# line, runs a scripted round trip through kioskctl (submit → delivered → reviewed → documents back, signed) and
+# exits 0 only if that completed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
+profile=kota-kupang
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile=${2:?--profile needs an ID}; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: argumen tidak dikenal / unknown argument: $1" >&2; exit 64 ;;
+  esac
+done
+[ -f "Kiosk/profiles/$profile.json" ] || { echo "demo.sh: profil tidak ada / no profile Kiosk/profiles/$profile.json" >&2; exit 66; }
+
 bash Kiosk/setup.sh
 if [ -d /opt/swift/usr/bin ]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
-swift build -c release --product kioskd >/dev/null
-swift build -c release --product kioskctl >/dev/null
+for product in kioskd kioskctl kiosk-ui; do swift build -c release --product "$product" >/dev/null; done
+bin="$root/.build/release"
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
+work=$(mktemp -d /tmp/kiosk-demo-XXXXXX)
+chmod 755 "$work"
+dinas_pid="" kioskd_pid="" printer_dir=""
+cleanup() {
+  trap - EXIT INT TERM HUP
+  set +e
+  if [ -n "$kioskd_pid" ]; then
+    kill -TERM "$kioskd_pid" 2>/dev/null
+    for _ in $(seq 150); do kill -0 "$kioskd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$kioskd_pid" 2>/dev/null
+  fi
+  if [ -n "$dinas_pid" ]; then kill -TERM "$dinas_pid" 2>/dev/null; wait "$dinas_pid" 2>/dev/null; fi
+  if [ -n "$printer_dir" ]; then bash Hardware/printer/stop-test-printer.sh "$printer_dir" >/dev/null 2>&1; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# The Dinas: a fresh signing key and credential, a free loopback port, the reviewer answering in 5 s.
+"$bin/kioskctl" keys generate --private "$work/dinas.pem" --public "$work/dinas.pub.pem" >/dev/null
+(umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(24), end="")' > "$work/dinas.token")
+python3 Tests/DinasReference/server.py --port 0 --data "$work/dinas" --token "$(cat "$work/dinas.token")" \
+  --signing-key "$work/dinas.pem" --auto-review 5 > "$work/dinas.log" 2>&1 &
+dinas_pid=$!
+dinas_url=""
+for _ in $(seq 100); do
+  dinas_url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/dinas.log" | head -1 || true)
+  [ -n "$dinas_url" ] && break
+  kill -0 "$dinas_pid" 2>/dev/null || { cat "$work/dinas.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$dinas_url" ] || { echo "demo.sh: Dinas reference endpoint did not start" >&2; cat "$work/dinas.log" >&2; exit 1; }
+
+# Devices: real ones where present, else a private printer, SANE's test scanner, the simulated card reader.
+printer=auto
+if ! lpstat -d 2>/dev/null | grep -q ':' && [ -z "$(lpstat -e 2>/dev/null || true)" ]; then
+  printer_dir="$work/printer"
+  bash Hardware/printer/start-test-printer.sh "$printer_dir" > "$work/printer.log" 2>&1 \
+    || { echo "demo.sh: private printer did not start" >&2; cat "$work/printer.log" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$printer_dir/env"
+  export CUPS_SERVER
+  printer=kiosk
+fi
+scanner=simulated scanner_options='[]'
+if command -v scanimage >/dev/null; then
+  if scanimage -L 2>/dev/null | grep -q "device \`"; then
+    scanner=auto
+  else
+    export SANE_CONFIG_DIR="$root/Hardware/scanner/sane.d"
+    scanner=test scanner_options='["--test-picture=Grid"]'
+  fi
+fi
+card=simulated
+if udevadm info --export-db 2>/dev/null | grep -q 'KIOSK_ROLE=card-reader'; then card=auto; fi
+
+socket="$work/kioskd.sock"
+cat > "$work/kioskd.json" <<EOF
+{
+  "data_dir": "$work/data",
+  "socket": "$socket",
+  "kiosk_id": "demo-01",
+  "control": {"group": "$(id -gn)"},
+  "dinas": {"url": "$dinas_url", "token_file": "$work/dinas.token", "trusted_keys": ["$work/dinas.pub.pem"],
+            "poll_seconds": 5, "heartbeat_seconds": 30},
+  "profile": "$profile",
+  "profiles_dir": "$root/Kiosk/profiles",
+  "devices": {"printer": "$printer", "scanner": "$scanner", "card_reader": "$card"},
+  "scanner": {"extra_options": $scanner_options}
+}
+EOF
+"$bin/kioskd" --config "$work/kioskd.json" > "$work/kioskd.log" 2>&1 &
+kioskd_pid=$!
+ctl() { "$bin/kioskctl" --socket "$socket" "$@"; }
+for _ in $(seq 200); do
+  ctl status >/dev/null 2>&1 && break
+  kill -0 "$kioskd_pid" 2>/dev/null || { echo "demo.sh: kioskd stopped:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
+  sleep 0.1
+done
+ctl status >/dev/null 2>&1 || { echo "demo.sh: kioskd did not answer:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
+ctl restock paper --sheets 100 >/dev/null
+
 if [ -t 0 ] && [ -t 1 ]; then
-  exec .build/release/kioskd --demo "$@"
+  echo "Berjalan / running: Dinas $dinas_url, kioskd, kiosk-ui (printer $printer, scanner $scanner, card $card); data in $work (removed on exit)."
+  echo "Ctrl-C atau tutup terminal untuk berhenti / Ctrl-C or close the terminal to stop. F2 taps the test card."
+  sleep 2
+  status=0
+  "$bin/kiosk-ui" --socket "$socket" --demo || status=$?
+  exit "$status"
 fi
 
-ctl=.build/release/kioskctl
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-echo "(no terminal: kioskd --demo needs one; showing the rules and tools instead)"
-echo "== NIK pemohon / applicant's NIK"
-$ctl nik check 5371014503240001 || true
-echo
-echo "== Layanan Kota Kupang / Kota Kupang services"
-$ctl catalog list --profile kota-kupang
-echo
-echo "== Kelahiran dilaporkan hari ke-61 / birth reported on day 61 (domain-brief example 2)"
-$ctl rules evaluate --profile kota-kupang --service birth --event-date 2024-03-10 --report-date 2024-05-10 \
-  --fact approval_date=2024-05-14
-echo
-echo "== Bundel konfigurasi bertanda tangan / signed configuration bundle"
-$ctl keys generate --private "$work/dinas.pem" --public "$work/dinas.pub.pem"
-$ctl config init --profile kota-kupang --desa "Kelurahan Oebobo" > "$work/payload.json"
-$ctl config sign "$work/payload.json" --key "$work/dinas.pem" --out "$work/bundle.json"
-$ctl config verify "$work/bundle.json" --trusted-key "$work/dinas.pub.pem"
+# No terminal: a scripted round trip through kioskctl.
+echo "Dinas reference endpoint: $dinas_url (auto-review 5 s)"
+echo "kioskd: pid $kioskd_pid, socket $socket, data $work/data (removed on exit)"
+echo "devices: printer $printer, scanner $scanner, card reader $card"
+echo "status: $(ctl status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print("health", s["health"], "| config", s["config"]["version"], s["config"]["profile"], "| printer", s["devices"]["printer"]["state"])')"
+start=$(date +%s.%N)
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):5.1f} s')" "$start" "$(date +%s.%N)"; }
+
+# The application: every required document of the service, one page each (SANE's test picture when available).
+page="$work/page.jpg"
+if [ "$scanner" = test ] || [ "$scanner" = auto ]; then
+  scanimage -d test --test-picture=Grid --format=jpeg --resolution 75 -x 100 -y 100 > "$page" 2>/dev/null || rm -f "$page"
+fi
+[ -s "$page" ] || python3 - "$page" <<'PY'
+import base64, sys
+# A 1×1 grey JPEG.
+open(sys.argv[1], "wb").write(base64.b64decode(
+    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/"
+    "yQALCAABAAEBAREA/8wABgAQEAX/2gAIAQEAAD8A0s8g/9k="))
+PY
+python3 - "$root/Kiosk/profiles/$profile.json" "$page" "$profile" > "$work/application.json" <<'PY'
+import datetime, json, sys
+profile, page, pid = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+service = next(s for s in profile["services"] if s["id"] == "birth")
+event = (datetime.date.today() - datetime.timedelta(days=30)).isoformat()
+print(json.dumps({"service": "birth", "profile": pid, "applicant_nik": "5371011708950003", "event_date": event,
+                  "contact": "081234567890", "facts": {"citizenship": "wni"},
+                  "attachments": [{"requirement": r["id"], "path": page} for r in service["requirements"] if not r.get("optional")]}))
+PY
+code=$(ctl application submit "$work/application.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tracking_code"])')
+echo "[$(elapsed)] submitted: tracking code $code"
+state="" seen="" kept=""
+for _ in $(seq 1200); do
+  show=$(ctl application show "$code" --json)
+  read -r state kept < <(printf '%s' "$show" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+docs = sorted(e["detail"].split()[0] for e in d["history"] if e["event"] == "document" and e.get("detail"))
+print(d["application"]["state"], ",".join(docs))')
+  if [ "$state" != "$seen" ]; then echo "[$(elapsed)] state: $state"; seen=$state; fi
+  [ "$state" = ready ] && [ -n "$kept" ] && break
+  case "$state" in rejected|quarantined|returned_for_correction) break ;; esac
+  sleep 0.1
+done
+if [ "$state" != ready ] || [ -z "$kept" ]; then
+  echo "demo.sh: permohonan tidak siap / the application did not become ready with its documents (state $state)" >&2
+  tail -20 "$work/kioskd.log" >&2
+  exit 1
+fi
+issued=$(python3 - "$work/dinas/events.json" <<'PY'
+import json, sys
+print(",".join(sorted(e["product"] for e in json.load(open(sys.argv[1])) if e.get("type") == "document")))
+PY
+)
+if [ "$kept" != "$issued" ]; then
+  echo "demo.sh: dokumen tidak lengkap / the kiosk kept $kept of $issued" >&2
+  exit 1
+fi
+echo "[$(elapsed)] documents signed by the Dinas, verified and stored at the kiosk: $kept"
+echo "round trip complete / perjalanan penuh selesai"

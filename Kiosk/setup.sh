@@ -18,7 +18,7 @@ packages=(
   sane-utils procps
   # device hotplug (issue 7): systemd-udevd and udevadm, to apply Hardware/udev rules
   udev
-  # terminal UI (issue 8): the end-to-end tests drive `kioskd --demo` in a private tmux server
+  # terminal UI (issue 8): the end-to-end tests drive kiosk-ui (against kioskd) in a private tmux server
   tmux
 )
 
