@@ -121,6 +121,25 @@ final class TouchScreen: @unchecked Sendable {
     }
 }
 
+extension TouchScreen {
+    /// Ajukan → a Kota Kupang birth a month ago, the NIK typed on the keypad, WNI: up to the first scan.
+    func beginBirthApplication(nik: String) async throws {
+        try await self.tap("Ajukan Permohonan")
+        try await self.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        try await self.tap("Akta Kelahiran")
+        try await self.waitFor("NIK: ")
+        try await self.tapDigits(nik)
+        try await self.tap("Lanjut ▶")
+        try await self.waitFor("Tanggal peristiwa")
+        #expect(!self.text.contains(nik), "the NIK is masked on screen")
+        try await self.tap("−Bln")
+        try await self.tap("Lanjut ▶")
+        try await self.tap("WNI")
+        try await self.waitFor("tepat waktu")
+        try await self.tap("Lanjut ▶")
+    }
+}
+
 struct E2EError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { self.description = d }
@@ -202,19 +221,7 @@ func step<T>(_ name: String, timeout: Double, _ body: () async throws -> T) asyn
 
         // 1. A Kota Kupang birth a month ago, by touch: the NIK on the keypad, each requirement scanned for real.
         let code: String = try await step("apply by touch", timeout: 150) {
-            try await k.tap("Ajukan Permohonan")
-            try await k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
-            try await k.tap("Akta Kelahiran")
-            try await k.waitFor("NIK: ")
-            try await k.tapDigits(Self.applicant)
-            try await k.tap("Lanjut ▶")
-            try await k.waitFor("Tanggal peristiwa")
-            #expect(!k.text.contains(Self.applicant), "the NIK is masked on screen")
-            try await k.tap("−Bln")
-            try await k.tap("Lanjut ▶")
-            try await k.tap("WNI")
-            try await k.waitFor("tepat waktu")
-            try await k.tap("Lanjut ▶")
+            try await k.beginBirthApplication(nik: Self.applicant)
             for _ in 0..<4 {
                 try await k.tap("Pindai")
                 try await k.waitFor("Terpindai", timeout: 60)
@@ -325,16 +332,7 @@ extension EndToEndTests {
         let rig = try await KioskRig(width: 80, height: 24)
         let k = rig.ui!
         try await k.waitFor("desa-oebobo-01 — Kios Layanan Adminduk", timeout: 20)
-        try await k.tap("Ajukan Permohonan")
-        try await k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
-        try await k.tap("Akta Kelahiran")
-        try await k.waitFor("NIK: ")
-        try await k.tapDigits(Self.applicant)
-        try await k.tap("Lanjut ▶")
-        try await k.tap("−Bln")
-        try await k.tap("Lanjut ▶")
-        try await k.tap("WNI")
-        try await k.tap("Lanjut ▶")
+        try await k.beginBirthApplication(nik: Self.applicant)
         try await k.tap("Pindai")
         try await k.waitFor("Terpindai", timeout: 60)
         let work = "\(rig.kioskd.dataDir)/scans-work"
@@ -352,16 +350,7 @@ extension EndToEndTests {
         #expect(held().isEmpty, "going home dropped the scan")
 
         // A second resident scans, then kiosk-ui dies: kioskd stays up and deletes the held scan.
-        try await k.tap("Ajukan Permohonan")
-        try await k.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
-        try await k.tap("Akta Kelahiran")
-        try await k.waitFor("NIK: ")
-        try await k.tapDigits(Self.applicant)
-        try await k.tap("Lanjut ▶")
-        try await k.tap("−Bln")
-        try await k.tap("Lanjut ▶")
-        try await k.tap("WNI")
-        try await k.tap("Lanjut ▶")
+        try await k.beginBirthApplication(nik: Self.applicant)
         try await k.tap("Pindai")
         try await k.waitFor("Terpindai", timeout: 60)
         #expect(held().count == 1)
