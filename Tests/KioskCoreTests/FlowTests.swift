@@ -205,17 +205,35 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
 }
 
 @Suite struct EntryTests {
-    @Test func datePickerClampsAndWraps() {
+    @Test func datePickerMovesLikeACalendarAndNeverPassesToday() {
         var p = DatePicker(value: d("2024-01-31"), earliest: d("2000-01-01"), latest: d("2024-03-15"))
         p.adjust(.month, by: 1)
         #expect(p.value == d("2024-02-29"))  // day clamped to the month
         p.adjust(.year, by: 1)
         #expect(p.value == d("2024-03-15"))  // never after the latest date
         p.adjust(.day, by: -15)
-        #expect(p.value == d("2024-03-15"))  // 31 March would be after the latest date
+        #expect(p.value == d("2024-02-29"))  // the day moves back across the month end
         var q = DatePicker(value: d("2024-03-01"), earliest: d("2000-01-01"), latest: d("2030-01-01"))
         q.adjust(.day, by: -1)
-        #expect(q.value == d("2024-03-31"))  // wraps within the month
+        #expect(q.value == d("2024-02-29"))  // no wrap-around to 31 March
+        q.adjust(.month, by: -2)
+        #expect(q.value == d("2023-12-29"))  // the month moves back across the year end
+        q.adjust(.month, by: 1)
+        #expect(q.value == d("2024-01-29"))
+        // The field report's cases: on 1 December "−Tgl" is 30 November; on 2 December "+Bln" stays on today.
+        var first = DatePicker(value: d("2026-12-01"), earliest: d("2000-01-01"), latest: d("2026-12-01"))
+        first.adjust(.day, by: -1)
+        #expect(first.value == d("2026-11-30"))
+        var second = DatePicker(value: d("2026-12-02"), earliest: d("2000-01-01"), latest: d("2026-12-02"))
+        second.adjust(.month, by: 1)
+        #expect(second.value == d("2026-12-02"))
+        second.adjust(.day, by: 1)
+        #expect(second.value == d("2026-12-02"))
+        var early = DatePicker(value: d("2000-01-05"), earliest: d("2000-01-01"), latest: d("2026-12-02"))
+        early.adjust(.month, by: -1)
+        #expect(early.value == d("2000-01-01"))  // never before the earliest date
+        early.adjust(.year, by: Int.max)
+        #expect(early.value == d("2026-12-02"), "a huge step is clamped, never a trap")
         #expect(DatePicker.long(d("2024-03-10"), .id) == "10 Maret 2024")
         #expect(DatePicker.long(d("2024-03-10"), .en) == "10 March 2024")
     }
@@ -284,6 +302,8 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         _ = f.handle(.back)
         #expect(f.documents.first?.printsLeft == 0)
         #expect(f.handle(.print("d1")) == [])  // allowance used up
+        #expect(f.problem == CollectFlow.reprintLimitMessage, "told why, not silent")
+        #expect(f.step == .documents)
         let failure = ServiceFailure("printer_unavailable", LocalizedText("Printer mati.", "Printer off."))
         var g = CollectFlow(today: today)
         _ = g.handle(.card(try nik()))

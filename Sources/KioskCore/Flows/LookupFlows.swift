@@ -183,7 +183,12 @@ public struct CollectFlow: Sendable, Equatable {
                 self.problem = f.message
             }
         case (.documents, .print(let id)):
-            guard let doc = self.documents.first(where: { $0.id == id }), doc.printsLeft > 0 else { break }
+            guard let doc = self.documents.first(where: { $0.id == id }) else { break }
+            guard doc.printsLeft > 0 else {
+                // Told, not silent: the resident learns why nothing prints and whom to ask.
+                self.problem = CollectFlow.reprintLimitMessage
+                break
+            }
             self.problem = nil
             self.step = .printing(doc, progress: 0)
             return [.printDocument(id: id)]
@@ -210,6 +215,10 @@ public struct CollectFlow: Sendable, Equatable {
         }
         return []
     }
+
+    public static let reprintLimitMessage = LocalizedText(
+        "Batas cetak dokumen ini sudah tercapai. Minta bantuan petugas desa untuk mencetak lagi.",
+        "This document's print limit is reached. Ask the desa staff to print it again.")
 
     public static let keptMessage = LocalizedText(
         "Dokumen belum tercetak dan tetap tersimpan. Hubungi petugas desa, lalu cetak lagi nanti.",

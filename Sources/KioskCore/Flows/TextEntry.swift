@@ -66,15 +66,20 @@ public struct DatePicker: Sendable, Equatable {
         self.value = min(max(value, earliest), latest)
     }
 
-    /// Steps one field; the day is clamped to the month's length, the result to `earliest…latest`.
+    /// Steps one field, as a calendar does: the day moves across month ends, the month across year ends (never
+    /// wrapping around within its field); the day is kept within the month's length and the result within
+    /// `earliest…latest` (so a past event never goes beyond today).
     public mutating func adjust(_ field: Field, by delta: Int) {
+        let delta = max(-1200, min(1200, delta))
         var y = self.value.year, m = self.value.month, d = self.value.day
         switch field {
         case .day:
-            let n = CivilDate.daysIn(month: m, year: y)
-            d = ((d - 1 + delta) % n + n) % n + 1
+            self.value = min(max(self.value.adding(days: delta), self.earliest), self.latest)
+            return
         case .month:
-            m = ((m - 1 + delta) % 12 + 12) % 12 + 1
+            let months = y * 12 + (m - 1) + delta
+            y = months >= 0 ? months / 12 : (months - 11) / 12
+            m = months - y * 12 + 1
         case .year:
             y += delta
         }

@@ -323,8 +323,10 @@ extension Screens {
                          enter: .session(.collect(.confirm)))
         case .documents:
             var items: [Item] = [.text(t("Dokumen siap dicetak:", "Documents ready to print:"), Theme.strong)]
+            items += self.problem(f.problem)
+            // A document past its print limit stays touchable: the touch says why it does not print.
             items.append(.buttons(f.documents.map { d in
-                Button(t("Cetak ", "Print ") + t(d.name), .session(.collect(.print(d.id))), tone: .primary, enabled: d.printsLeft > 0)
+                Button(t("Cetak ", "Print ") + t(d.name), .session(.collect(.print(d.id))), tone: d.printsLeft > 0 ? .primary : .normal)
             }, perRow: 1))
             items.append(.text(t("Setiap dokumen dapat dicetak terbatas; cetak ulang dicatat.",
                                  "Each document can be printed a limited number of times; reprints are logged."), Theme.dim))
