@@ -207,8 +207,8 @@ final class AppHarness {
         let h = try await AppHarness()
         h.tap("Pengaduan")
         h.tap("Kios / perangkat rusak")
-        for key in ["P", "R", "I", "N", "T", "E", "R", "␣", "M", "A", "C", "E", "T"] { h.tap(key) }
-        #expect(h.text.contains("PRINTER MACET_"))
+        for key in ["P", "R", "I", "N", "T", "E", "R", "␣", "M", "A", "C", "E", "T", "␣", "2", "0"] { h.tap(key) }
+        #expect(h.text.contains("PRINTER MACET 20_"), "digits are on the keyboard")
         h.tap("Lanjut ▶")
         h.type("0812345\r")
         #expect(h.text.contains("tidak valid"))  // a short number is refused, nothing sent
@@ -216,7 +216,7 @@ final class AppHarness {
         h.tap("Kirim ke Dinas")
         await h.settle { h.text.contains("PGD-TEST") }
         let sent = h.services.state.withLock { $0.complaints }
-        #expect(sent == [Complaint(category: .kiosk, text: "PRINTER MACET", contact: "081234567890", language: .id)])
+        #expect(sent == [Complaint(category: .kiosk, text: "PRINTER MACET 20", contact: "081234567890", language: .id)])
     }
 
     @Test func f12SwitchesTheLanguageOnAnyScreen() async throws {

@@ -151,7 +151,8 @@ extension Screens {
         return code.replacingOccurrences(of: "_", with: " ").capitalizedFirst
     }
 
-    static let letters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ .,?")
+    /// The complaint keyboard: letters, digits (dates, amounts, numbers residents quote) and a little punctuation.
+    static let letters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,?")
     static let codeAlphabet: [Character] = TrackingCode.alphabet
 
     private func deadlineItems(_ f: ApplyFlow) -> [Item] {
