@@ -7,9 +7,9 @@
 #
 #   bash Kiosk/demo.sh [--profile ID]      ID: a profile of Kiosk/profiles (default kota-kupang)
 #
-# Ctrl-C, or closing the terminal, stops everything. Without a terminal it prints what it started and a status
-# line, runs a scripted round trip through kioskctl (submit → delivered → reviewed → documents back, signed) and
-# exits 0 only if that completed.
+# Ctrl-C, or closing the terminal, stops everything (so does SIGTERM to this script). Without a terminal it prints
+# what it started and a status line, runs a scripted round trip through kioskctl (submit → delivered → reviewed →
+# documents back, signed; at most 120 s) and exits 0 only if that completed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,14 +31,22 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
 work=$(mktemp -d /tmp/kiosk-demo-XXXXXX)
 chmod 755 "$work"
-dinas_pid="" kioskd_pid="" printer_dir=""
+dinas_pid="" kioskd_pid="" ui_pid="" printer_dir=""
 cleanup() {
   trap - EXIT INT TERM HUP
   set +e
+  if [ -n "$ui_pid" ]; then
+    # SIGTERM: kiosk-ui restores the terminal (cursor, mouse reporting, cooked mode) before it ends.
+    kill -TERM "$ui_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$ui_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$ui_pid" 2>/dev/null
+    wait "$ui_pid" 2>/dev/null
+  fi
   if [ -n "$kioskd_pid" ]; then
     kill -TERM "$kioskd_pid" 2>/dev/null
     for _ in $(seq 150); do kill -0 "$kioskd_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$kioskd_pid" 2>/dev/null
+    wait "$kioskd_pid" 2>/dev/null
   fi
   if [ -n "$dinas_pid" ]; then kill -TERM "$dinas_pid" 2>/dev/null; wait "$dinas_pid" 2>/dev/null; fi
   if [ -n "$printer_dir" ]; then bash Hardware/printer/stop-test-printer.sh "$printer_dir" >/dev/null 2>&1; fi
@@ -62,14 +70,18 @@ for _ in $(seq 100); do
   kill -0 "$dinas_pid" 2>/dev/null || { cat "$work/dinas.log" >&2; exit 1; }
   sleep 0.1
 done
-[ -n "$dinas_url" ] || { echo "demo.sh: Dinas reference endpoint did not start" >&2; cat "$work/dinas.log" >&2; exit 1; }
+[ -n "$dinas_url" ] || { echo "demo.sh: endpoint Dinas tidak mulai / the Dinas reference endpoint did not start" >&2; cat "$work/dinas.log" >&2; exit 1; }
 
 # Devices: real ones where present, else a private printer, SANE's test scanner, the simulated card reader.
 printer=auto
-if ! lpstat -d 2>/dev/null | grep -q ':' && [ -z "$(lpstat -e 2>/dev/null || true)" ]; then
+if ! lpstat -d 2>/dev/null | grep -q 'destination: '; then
+  # No default destination: the first queue the system CUPS has, else the private printer below.
+  printer=$(lpstat -e 2>/dev/null | head -1 || true)
+fi
+if [ -z "$printer" ]; then
   printer_dir="$work/printer"
   bash Hardware/printer/start-test-printer.sh "$printer_dir" > "$work/printer.log" 2>&1 \
-    || { echo "demo.sh: private printer did not start" >&2; cat "$work/printer.log" >&2; exit 1; }
+    || { echo "demo.sh: printer privat tidak mulai / the private printer did not start" >&2; cat "$work/printer.log" >&2; exit 1; }
   # shellcheck disable=SC1091
   . "$printer_dir/env"
   export CUPS_SERVER
@@ -105,70 +117,109 @@ EOF
 "$bin/kioskd" --config "$work/kioskd.json" > "$work/kioskd.log" 2>&1 &
 kioskd_pid=$!
 ctl() { "$bin/kioskctl" --socket "$socket" "$@"; }
-for _ in $(seq 200); do
+deadline=$((SECONDS + 20))
+while [ "$SECONDS" -lt "$deadline" ]; do
   ctl status >/dev/null 2>&1 && break
-  kill -0 "$kioskd_pid" 2>/dev/null || { echo "demo.sh: kioskd stopped:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
+  kill -0 "$kioskd_pid" 2>/dev/null || { echo "demo.sh: kioskd berhenti / kioskd stopped:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
   sleep 0.1
 done
-ctl status >/dev/null 2>&1 || { echo "demo.sh: kioskd did not answer:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
-ctl restock paper --sheets 100 >/dev/null
+ctl status >/dev/null 2>&1 || { echo "demo.sh: kioskd tidak menjawab dalam 20 s / kioskd did not answer within 20 s:" >&2; cat "$work/kioskd.log" >&2; exit 1; }
+ctl restock paper --sheets 100 >/dev/null \
+  || { echo "demo.sh: isi ulang kertas gagal / restocking the paper failed" >&2; cat "$work/kioskd.log" >&2; exit 1; }
 
 if [ -t 0 ] && [ -t 1 ]; then
   echo "Berjalan / running: Dinas $dinas_url, kioskd, kiosk-ui (printer $printer, scanner $scanner, card $card); data in $work (removed on exit)."
   echo "Ctrl-C atau tutup terminal untuk berhenti / Ctrl-C or close the terminal to stop. F2 taps the test card."
   sleep 2
+  # In the background so that a signal to this script stops it at once (bash defers traps while a foreground
+  # child runs); "<&0" keeps the terminal as its input (an asynchronous command's default is /dev/null).
+  "$bin/kiosk-ui" --socket "$socket" --demo <&0 &
+  ui_pid=$!
   status=0
-  "$bin/kiosk-ui" --socket "$socket" --demo || status=$?
+  wait "$ui_pid" || status=$?
+  ui_pid=""
   exit "$status"
 fi
 
 # No terminal: a scripted round trip through kioskctl.
-echo "Dinas reference endpoint: $dinas_url (auto-review 5 s)"
-echo "kioskd: pid $kioskd_pid, socket $socket, data $work/data (removed on exit)"
-echo "devices: printer $printer, scanner $scanner, card reader $card"
+echo "endpoint Dinas / Dinas reference endpoint: $dinas_url (auto-review 5 s)"
+echo "kioskd: pid $kioskd_pid, socket $socket, data $work/data (dihapus saat keluar / removed on exit)"
+echo "perangkat / devices: printer $printer, scanner $scanner, card reader $card"
 echo "status: $(ctl status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print("health", s["health"], "| config", s["config"]["version"], s["config"]["profile"], "| printer", s["devices"]["printer"]["state"])')"
 start=$(date +%s.%N)
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):5.1f} s')" "$start" "$(date +%s.%N)"; }
 
-# The application: every required document of the service, one page each (SANE's test picture when available).
+# The application: every required document of the service, one page each: SANE's test picture when scanimage
+# has the test backend, else a one-page PDF written here. Facts: the first choice, or yes, of each declared fact.
 page="$work/page.jpg"
-if [ "$scanner" = test ] || [ "$scanner" = auto ]; then
+if [ "$scanner" = test ]; then
   scanimage -d test --test-picture=Grid --format=jpeg --resolution 75 -x 100 -y 100 > "$page" 2>/dev/null || rm -f "$page"
 fi
-[ -s "$page" ] || python3 - "$page" <<'PY'
-import base64, sys
-# A 1×1 grey JPEG.
-open(sys.argv[1], "wb").write(base64.b64decode(
-    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/"
-    "yQALCAABAAEBAREA/8wABgAQEAX/2gAIAQEAAD8A0s8g/9k="))
+if [ ! -s "$page" ]; then
+  page="$work/page.pdf"
+  python3 - "$page" <<'PY'
+import sys
+# A valid one-page PDF (A4, "DEMO" in Helvetica) with a correct cross-reference table.
+stream = b"BT /F1 48 Tf 200 400 Td (DEMO) Tj ET"
+objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+           b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+           b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+           b" /Resources << /Font << /F1 5 0 R >> >> >>",
+           b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+           b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+out, offsets = bytearray(b"%PDF-1.4\n"), []
+for i, body in enumerate(objects, 1):
+    offsets.append(len(out))
+    out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+xref = len(out)
+out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+open(sys.argv[1], "wb").write(out)
 PY
+fi
 python3 - "$root/Kiosk/profiles/$profile.json" "$page" "$profile" > "$work/application.json" <<'PY'
 import datetime, json, sys
 profile, page, pid = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 service = next(s for s in profile["services"] if s["id"] == "birth")
 event = (datetime.date.today() - datetime.timedelta(days=30)).isoformat()
+facts = {}
+for f in service.get("facts", []):
+    if f["kind"] == "choice":
+        facts[f["key"]] = f["choices"][0]
+    elif f["kind"] == "bool":
+        facts[f["key"]] = True
 print(json.dumps({"service": "birth", "profile": pid, "applicant_nik": "5371011708950003", "event_date": event,
-                  "contact": "081234567890", "facts": {"citizenship": "wni"},
-                  "attachments": [{"requirement": r["id"], "path": page} for r in service["requirements"] if not r.get("optional")]}))
+                  "contact": "081234567890", "facts": facts,
+                  "attachments": [{"requirement": r["id"], "path": page}
+                                  for r in service["requirements"] if not r.get("optional")]}))
 PY
-code=$(ctl application submit "$work/application.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tracking_code"])')
-echo "[$(elapsed)] submitted: tracking code $code"
+echo "[$(elapsed)] permohonan / application: birth, applicant NIK 5371011708950003, event $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["event_date"], "|", len(d["attachments"]), "attachment(s)", "|", "facts", json.dumps(d["facts"]))' "$work/application.json"), page $(basename "$page")"
+if ! submitted=$(ctl application submit "$work/application.json" --json); then
+  echo "demo.sh: pengajuan gagal / the submission failed" >&2
+  tail -20 "$work/kioskd.log" >&2
+  exit 1
+fi
+code=$(printf '%s' "$submitted" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tracking_code"])')
+echo "[$(elapsed)] diajukan / submitted: tracking code $code"
 state="" seen="" kept=""
-for _ in $(seq 1200); do
-  show=$(ctl application show "$code" --json)
+deadline=$((SECONDS + 120))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  show=$(ctl application show "$code" --json) || { sleep 0.5; continue; }
   read -r state kept < <(printf '%s' "$show" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 docs = sorted(e["detail"].split()[0] for e in d["history"] if e["event"] == "document" and e.get("detail"))
 print(d["application"]["state"], ",".join(docs))')
-  if [ "$state" != "$seen" ]; then echo "[$(elapsed)] state: $state"; seen=$state; fi
+  if [ "$state" != "$seen" ]; then echo "[$(elapsed)] status / state: $state"; seen=$state; fi
   [ "$state" = ready ] && [ -n "$kept" ] && break
   case "$state" in rejected|quarantined|returned_for_correction) break ;; esac
-  sleep 0.1
+  sleep 0.2
 done
 if [ "$state" != ready ] || [ -z "$kept" ]; then
-  echo "demo.sh: permohonan tidak siap / the application did not become ready with its documents (state $state)" >&2
-  tail -20 "$work/kioskd.log" >&2
+  echo "demo.sh: permohonan tidak siap / the application did not become ready with its documents within 120 s (state ${state:-unknown}, documents ${kept:-none})" >&2
+  echo "--- kioskd.log (last 20 lines)" >&2; tail -20 "$work/kioskd.log" >&2
+  echo "--- dinas.log (last 20 lines)" >&2; tail -20 "$work/dinas.log" >&2
   exit 1
 fi
 issued=$(python3 - "$work/dinas/events.json" <<'PY'
@@ -180,5 +231,5 @@ if [ "$kept" != "$issued" ]; then
   echo "demo.sh: dokumen tidak lengkap / the kiosk kept $kept of $issued" >&2
   exit 1
 fi
-echo "[$(elapsed)] documents signed by the Dinas, verified and stored at the kiosk: $kept"
-echo "round trip complete / perjalanan penuh selesai"
+echo "[$(elapsed)] dokumen / documents signed by the Dinas, verified and stored at the kiosk: $kept"
+echo "perjalanan penuh selesai / round trip complete"
