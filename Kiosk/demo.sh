@@ -128,8 +128,9 @@ ctl restock paper --sheets 100 >/dev/null \
   || { echo "demo.sh: isi ulang kertas gagal / restocking the paper failed" >&2; cat "$work/kioskd.log" >&2; exit 1; }
 
 if [ -t 0 ] && [ -t 1 ]; then
-  echo "Berjalan / running: Dinas $dinas_url, kioskd, kiosk-ui (printer $printer, scanner $scanner, card $card); data in $work (removed on exit)."
-  echo "Ctrl-C atau tutup terminal untuk berhenti / Ctrl-C or close the terminal to stop. F2 taps the test card."
+  # Two lines that fit 80 columns (the devices are on the home screen).
+  echo "Berjalan / running: Dinas, kioskd, kiosk-ui. Data & log: $work"
+  echo "Ctrl-C/tutup terminal: berhenti & hapus / Ctrl-C/close: stop & remove all"
   sleep 2
   # In the background so that a signal to this script stops it at once (bash defers traps while a foreground
   # child runs); "<&0" keeps the terminal as its input (an asynchronous command's default is /dev/null).
