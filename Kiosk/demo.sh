@@ -6,6 +6,7 @@
 # SANE's test backend; a card reader when udev tagged one, else the simulated reader (F2 taps the test card).
 #
 #   bash Kiosk/demo.sh [--profile ID]      ID: a profile of Kiosk/profiles (default kota-kupang)
+#   bash Kiosk/demo.sh --help              this text
 #
 # Ctrl-C, or closing the terminal, stops everything (so does SIGTERM to this script). Without a terminal it prints
 # what it started and a status line, runs a scripted round trip through kioskctl (submit → delivered → reviewed →
@@ -17,7 +18,7 @@ profile=kota-kupang
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=${2:?--profile needs an ID}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "demo.sh: argumen tidak dikenal / unknown argument: $1" >&2; exit 64 ;;
   esac
 done
