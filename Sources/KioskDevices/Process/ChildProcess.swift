@@ -55,10 +55,10 @@ public final class ChildProcess: Sendable {
             case .toStdout: posix_spawn_file_actions_adddup2(&actions, 1, fd)
             case .pipe:
                 var fds: [Int32] = [0, 0]
-                guard pipe(&fds) == 0 else { throw SpawnError(command: command, errno: errno) }
-                // Close-on-exec on both ends: the child gets its end only through the dup2 below.
-                _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+                // Close-on-exec on both ends, atomically (pipe2): a child another thread spawns between pipe() and
+                // fcntl() would inherit the write end and hold the pipe open, so this scan would never see EOF and
+                // its watchdog would fire. Our child gets its end only through the dup2 below.
+                guard CloseOnExec.pipe(&fds) == 0 else { throw SpawnError(command: command, errno: errno) }
                 posix_spawn_file_actions_adddup2(&actions, fds[1], fd)
                 parentEnds.append(fds[0])
                 childEnds.append(fds[1])
@@ -137,5 +137,34 @@ public final class ChildProcess: Sendable {
         let child = try spawn(arguments, environment: environment, stdout: .file(path), stderr: .toStdout)
         let status = child.wait()
         return (status, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Descriptors created close-on-exec atomically. Another thread may spawn a child at any moment; a descriptor
+/// created first and marked with fcntl() later can leak into that child (a pipe's write end held open there means
+/// no EOF here). Glibc declares pipe2() and accept4() only under _GNU_SOURCE, which Swift's Glibc module does not
+/// set, so they are looked up once at run time; both exist in every glibc since 2.10.
+public enum CloseOnExec {
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    private typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
+    nonisolated(unsafe) private static let pipe2: Pipe2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
+    nonisolated(unsafe) private static let accept4: Accept4? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "accept4").map { unsafeBitCast($0, to: Accept4.self) }
+
+    /// pipe2(fds, O_CLOEXEC); pipe() and fcntl() where pipe2 is missing.
+    public static func pipe(_ fds: inout [Int32]) -> Int32 {
+        precondition(fds.count >= 2)
+        if let pipe2 { return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } }
+        guard Glibc.pipe(&fds) == 0 else { return -1 }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        return 0
+    }
+
+    /// accept4(fd, nil, nil, SOCK_CLOEXEC); accept() and fcntl() where accept4 is missing.
+    public static func accept(_ fd: Int32) -> Int32 {
+        if let accept4 { return accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) }
+        let client = Glibc.accept(fd, nil, nil)
+        if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
+        return client
     }
 }

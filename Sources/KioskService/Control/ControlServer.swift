@@ -17,6 +17,7 @@
 #endif
 import Foundation
 import KioskCore
+import KioskDevices
 import Synchronization
 
 /// The caps the control server puts on each client.
@@ -347,9 +348,7 @@ public final class ControlServer: Sendable {
         }
         guard listen(fd, 64) == 0 else { throw fail("listen", errno) }
         var wake: [Int32] = [-1, -1]
-        guard pipe(&wake) == 0 else { throw fail("pipe", errno) }
-        _ = fcntl(wake[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(wake[1], F_SETFD, FD_CLOEXEC)
+        guard CloseOnExec.pipe(&wake) == 0 else { throw fail("pipe", errno) }
 
         self.state.withLock { s in
             s.phase = .running
@@ -452,7 +451,7 @@ public final class ControlServer: Sendable {
                 continue
             }
             // accept4(2) needs _GNU_SOURCE, which the Glibc module lacks: close-on-exec is set right after instead.
-            let fd = accept(listenFD, nil, nil)
+            let fd = CloseOnExec.accept(listenFD)
             if fd < 0 {
                 let code = errno
                 switch code {
@@ -465,7 +464,6 @@ public final class ControlServer: Sendable {
                     continue
                 }
             }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             self.admit(fd)
         }
     }
