@@ -73,14 +73,124 @@ public struct Requirement: Hashable, Sendable, Codable {
     public var name: LocalizedText
     /// When the requirement applies (absent: always).
     public var appliesWhen: Condition?
-    /// A requirement whose absence does not block registration (e.g. PK 52(2)).
+    /// A requirement whose absence does not block registration (e.g. PK 52(2)); the resident may skip it
+    /// ("Lewati"), e.g. "dokumen pendukung lain" or anything the regulation marks "jika ada".
     public var optional: Bool?
     public var alternatives: [Alternative]?
     public var reference: String?
+    /// Where the requirement comes from: `dinas` (the profile's own regulation, `reference` names the article),
+    /// `national` (a national default whose article is confirmed) or `national_unconfirmed` (a national default
+    /// whose article is not confirmed, shared/docs/national-requirements.md). Absent means `dinas`.
+    public var basis: Basis?
+    /// Pages the resident may scan for it (1…20; absent: up to 10), e.g. two witnesses' KTP.
+    public var maxPages: Int?
+
+    public enum Basis: String, Hashable, Sendable, Codable {
+        case dinas
+        case national
+        case nationalUnconfirmed = "national_unconfirmed"
+
+        /// For staff screens and kioskctl, never for residents.
+        public var label: LocalizedText {
+            switch self {
+            case .dinas: return LocalizedText("peraturan Dinas", "the Dinas's regulation")
+            case .national: return LocalizedText("ketentuan nasional", "national default")
+            case .nationalUnconfirmed:
+                return LocalizedText("ketentuan nasional (pasal belum dipastikan)", "national default, article unconfirmed")
+            }
+        }
+    }
+
+    /// The most pages a requirement may have at all.
+    public static let pageLimit = 20
+    public var pageLimit: Int { min(max(self.maxPages ?? 10, 1), Requirement.pageLimit) }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, optional, alternatives, reference
+        case id, name, optional, alternatives, reference, basis
         case appliesWhen = "applies_when"
+        case maxPages = "max_pages"
+    }
+}
+
+/// One field of a service's electronic form (OI Pasal 13(1)(b)): what the Dinas needs typed in, beside the scans.
+/// Values travel as strings in the manifest's `form` object (`YYYY-MM-DD` dates, `HH:MM` times, choice ids).
+public struct FormField: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
+        /// A 16-digit NIK, validated (checksum-free structure, region, birth date) like the applicant's.
+        case nik
+        /// A person's or place name: letters, spaces, `.`, `,`, `'`, `-`; on-screen keyboard.
+        case name
+        /// Short free text.
+        case text
+        /// One of `choices`, shown as big buttons.
+        case choice
+        /// A calendar date; `past` dates never lie after today.
+        case date
+        /// A time of day, HH:MM (24 h).
+        case time
+        /// A whole number in `min…max`.
+        case number
+        /// A phone number.
+        case phone
+    }
+
+    public struct Choice: Hashable, Sendable, Codable {
+        public var id: String
+        public var label: LocalizedText
+
+        public init(id: String, label: LocalizedText) {
+            self.id = id
+            self.label = label
+        }
+    }
+
+    public var key: String
+    public var kind: Kind
+    /// Plain words for residents (no references, no abbreviations).
+    public var label: LocalizedText
+    public var help: LocalizedText?
+    public var choices: [Choice]?
+    /// Absent means required.
+    public var required: Bool?
+    /// Protected personal data (NIKs, KK numbers, birth dates): masked on screen and receipts, never spoken.
+    public var protected: Bool?
+    /// Asked only when this holds over the case's facts (absent: always).
+    public var appliesWhen: Condition?
+    public var min: Int?
+    public var max: Int?
+    /// For text and names (1…120; absent: 60).
+    public var maxLength: Int?
+    /// For dates: never after today (births, deaths, ...).
+    public var past: Bool?
+    public var reference: String?
+
+    public init(key: String, kind: Kind, label: LocalizedText, help: LocalizedText? = nil, choices: [Choice]? = nil,
+                required: Bool? = nil, protected: Bool? = nil, appliesWhen: Condition? = nil, min: Int? = nil,
+                max: Int? = nil, maxLength: Int? = nil, past: Bool? = nil, reference: String? = nil) {
+        self.key = key
+        self.kind = kind
+        self.label = label
+        self.help = help
+        self.choices = choices
+        self.required = required
+        self.protected = protected
+        self.appliesWhen = appliesWhen
+        self.min = min
+        self.max = max
+        self.maxLength = maxLength
+        self.past = past
+        self.reference = reference
+    }
+
+    public var isRequired: Bool { self.required ?? true }
+    public var isProtected: Bool { self.protected ?? (self.kind == .nik) }
+    public var lengthLimit: Int { Swift.min(Swift.max(self.maxLength ?? 60, 1), FormField.textLimit) }
+    public static let textLimit = 120
+
+    enum CodingKeys: String, CodingKey {
+        case key, kind, label, help, choices, required, protected, min, max, past, reference
+        case appliesWhen = "applies_when"
+        case maxLength = "max_length"
     }
 }
 
@@ -240,6 +350,8 @@ public struct Service: Hashable, Sendable, Codable {
     /// What `--event-date` means for this service.
     public var event: LocalizedText
     public var facts: [FactSpec]?
+    /// The electronic form: what the resident types in (absent: none).
+    public var form: [FormField]?
     public var requirements: [Requirement]
     public var reporters: [LocalizedText]
     public var products: [Product]
@@ -256,7 +368,7 @@ public struct Service: Hashable, Sendable, Codable {
     public var gaps: [LocalizedText]?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, category, summary, event, facts, requirements, reporters, products, deadline, fine
+        case id, name, category, summary, event, facts, form, requirements, reporters, products, deadline, fine
         case exemptions, refusals, eligibility, references, gaps
         case lateTiers = "late_tiers"
         case kioskAvailable = "kiosk_available"
