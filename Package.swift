@@ -60,13 +60,13 @@ let package = Package(
         // Test support shared by the test targets that run real components (the Dinas reference endpoint, ...).
         .target(name: "KioskTestSupport", dependencies: ["KioskCore", "KioskSecurity"], path: "Tests/Support"),
 
-        .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore"]),
+        .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "KioskTestSupport"]),
         .testTarget(name: "KioskStoreTests", dependencies: ["KioskStore", "KioskCore", "KioskSecurity", "kiosk-store-worker"]),
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
         .testTarget(name: "KioskDevicesTests", dependencies: ["KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskTestSupport", "KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
-        .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskRuntime", "KioskService", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
-        .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
+        .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskTestSupport", "KioskRuntime", "KioskService", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
+        .testTarget(name: "KioskUITests", dependencies: ["KioskTestSupport", "KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),
         .testTarget(name: "KioskServiceTests", dependencies: ["KioskTestSupport", "KioskService", "KioskCLI", "KioskCore", "KioskStore", "KioskSync", "KioskSecurity", "KioskDevices", "kioskd", "kioskctl", "kiosk-ui"]),
         .testTarget(name: "KioskCLITests", dependencies: ["KioskCLI", "KioskCore", "KioskSecurity", "kioskctl", "kioskd"]),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import KioskCore
+import KioskTestSupport
 import Testing
 
 private let today = d("2026-11-22")
@@ -38,6 +39,7 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(f.evaluation?.tier == .onTime)
         #expect(f.requirements.map(\.id) == ["surat-kelahiran", "identitas-saksi", "kk-orang-tua", "ktp-orang-tua", "akta-nikah-orang-tua"])
         _ = f.handle(.confirm)
+        FormSamples.fill(&f, nik: nikText)
         for i in 0..<4 {
             #expect(f.step == .scan(i))
             #expect(f.handle(.confirm) == [])  // nothing scanned: cannot continue
@@ -52,6 +54,9 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(f.step == .contact)
         for c in "081234567890" { _ = f.handle(.key(c)) }
         _ = f.handle(.confirm)
+        #expect(f.step == .notify)
+        #expect(f.handle(.chooseNotify("telegram")) == [] && f.step == .notify)  // only WhatsApp or SMS
+        _ = f.handle(.chooseNotify("whatsapp"))
         #expect(f.step == .consent)
         _ = f.handle(.consent(true))
         #expect(f.step == .review)
@@ -62,7 +67,9 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(draft.eventDate == today.adding(days: -20))
         #expect(draft.facts == ["citizenship": .string("wni")])
         #expect(draft.contact == "081234567890")
+        #expect(draft.notify == "whatsapp")
         #expect(draft.scans.count == 4)
+        #expect(draft.form == f.formValues && draft.form.count == f.formFields.filter(\.isRequired).count)
         #expect(draft.consentVersion == ApplyFlow.consentVersion)
         #expect(draft.id == f.id)
         // Committed first; the receipt is its own effect, and its outcome only annotates the done step.
@@ -138,14 +145,20 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(f.problem == jam.message)
         _ = f.handle(.startScan)
         _ = f.handle(.scanFinished(.success(summary("first"))))
-        _ = f.handle(.startScan)  // retake
-        #expect(f.handle(.scanFinished(.success(summary("second", pages: 2))))
-                == [.discardScan(token: "first")])
-        #expect(f.scans["surat-kelahiran"]?.pages == 2)
+        // "Tambah halaman": a second scan adds its pages.
+        _ = f.handle(.startScan)
+        #expect(f.handle(.scanFinished(.success(summary("second", pages: 2)))) == [])
+        #expect(f.pages("surat-kelahiran") == 3)
+        // "Ulangi" drops every page of the requirement and scans again.
+        #expect(f.handle(.retakeScan) == [.discardScan(token: "first"), .discardScan(token: "second"),
+                                          .scan(requirement: "surat-kelahiran", expectedPages: nil)])
+        _ = f.handle(.scanFinished(.success(summary("third", pages: 2))))
+        #expect(f.scans["surat-kelahiran"]?.map(\.token) == ["third"])
         // Cancelling a scan keeps the earlier one.
         _ = f.handle(.startScan)
         #expect(f.handle(.cancelScan) == [.cancelScan])
-        #expect(f.scans["surat-kelahiran"]?.token == "second")
+        #expect(f.scans["surat-kelahiran"]?.map(\.token) == ["third"])
+        #expect(f.heldScans == ["third"])
         // A required requirement cannot be skipped.
         _ = f.handle(.confirm)
         #expect(f.step == .scan(1))
@@ -385,5 +398,189 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         // Card taps on the home screen are ignored.
         #expect(s.handle(.card(.inserted(try nik())), now: 4) == [])
         #expect(s.screen == .home)
+    }
+}
+
+/// The electronic form, multi-page scans and date typing, on a Kota Kupang birth whose form is set here (the
+/// profiles' own forms are checked by the every-service walk).
+@Suite struct ApplyFormTests {
+    static let fields: [FormField] = [
+        FormField(key: "child_name", kind: .name, label: LocalizedText("Nama anak", "Child's name"), maxLength: 30),
+        FormField(key: "child_sex", kind: .choice, label: LocalizedText("Jenis kelamin", "Sex"),
+                  choices: [.init(id: "laki_laki", label: LocalizedText("Laki-laki", "Male")),
+                            .init(id: "perempuan", label: LocalizedText("Perempuan", "Female"))]),
+        FormField(key: "birth_date", kind: .date, label: LocalizedText("Tanggal lahir", "Date of birth"), protected: true, past: true),
+        FormField(key: "birth_time", kind: .time, label: LocalizedText("Jam lahir", "Time of birth"), required: false),
+        FormField(key: "birth_order", kind: .number, label: LocalizedText("Anak ke-", "Birth order"), min: 1, max: 20),
+        FormField(key: "mother_nik", kind: .nik, label: LocalizedText("NIK ibu", "Mother's NIK")),
+        FormField(key: "father_nik", kind: .nik, label: LocalizedText("NIK ayah", "Father's NIK"), required: false),
+    ]
+
+    func flow() throws -> ApplyFlow {
+        var profile = try loadProfile("kota-kupang")
+        let i = try #require(profile.services.firstIndex { $0.id == "birth" })
+        profile.services[i].form = Self.fields
+        var f = ApplyFlow(profile: profile, today: today)
+        _ = f.handle(.chooseCategory("pencatatan-sipil"))
+        _ = f.handle(.chooseService("birth"))
+        _ = f.handle(.card(try nik()))
+        _ = f.handle(.adjustDate(.day, -10))
+        _ = f.handle(.confirm)
+        _ = f.handle(.chooseFact(.string("wni")))
+        _ = f.handle(.confirm)
+        return f
+    }
+
+    @Test func everyKindValidatesAndTheReviewMasksProtectedAnswers() throws {
+        var f = try self.flow()
+        #expect(f.step == .form(0))
+        // Name: letters only; digits are not even taken by its keyboard.
+        #expect(f.handle(.confirm) == [] && f.problem != nil && f.step == .form(0))
+        for c in "MARIA 9NDUN" { _ = f.handle(.key(c)) }
+        #expect(f.formEntry.text == "MARIA NDUN")
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(1) && f.formValues["child_name"] == "MARIA NDUN")
+        // Choice: only a listed id, by button; "Lanjut" alone says to choose.
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(1) && f.problem != nil)
+        _ = f.handle(.chooseField("other"))
+        #expect(f.step == .form(1))
+        _ = f.handle(.chooseField("perempuan"))
+        #expect(f.step == .form(2))
+        // Date: a past date; typing tomorrow is refused with a reason, a real past date is taken.
+        for c in "23112026" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(2) && f.problem?.id.contains("setelah") == true)
+        for _ in 0..<8 { _ = f.handle(.backspace) }
+        for c in "3102" { _ = f.handle(.key(c)) }
+        for c in "2026" { _ = f.handle(.key(c)) }  // 31 February
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(2) && f.problem != nil)
+        for _ in 0..<8 { _ = f.handle(.backspace) }
+        for c in "12112026" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.formValues["birth_date"] == "2026-11-12")
+        // Time: optional, so an empty answer moves on; a bad one is refused.
+        #expect(f.step == .form(3))
+        for c in "2575" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(3) && f.problem != nil)
+        for _ in 0..<4 { _ = f.handle(.backspace) }
+        for c in "0930" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.formValues["birth_time"] == "09:30")
+        // Number within its range.
+        for c in "21" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(4) && f.problem != nil)
+        _ = f.handle(.backspace)
+        _ = f.handle(.backspace)
+        _ = f.handle(.key("2"))
+        _ = f.handle(.confirm)
+        // NIK validated like the applicant's.
+        for c in "1234567890123456" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .form(5) && f.problem != nil)
+        for _ in 0..<16 { _ = f.handle(.backspace) }
+        for c in nikText { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        // An optional NIK may be skipped; a required field may not.
+        #expect(f.step == .form(6))
+        _ = f.handle(.skipField)
+        #expect(f.step == .scan(0))
+        // Back into the form keeps what was typed.
+        _ = f.handle(.back)
+        #expect(f.step == .form(6))
+        _ = f.handle(.back)
+        #expect(f.step == .form(5) && f.formEntry.text == nikText)
+        _ = f.handle(.skipField)
+        #expect(f.step == .form(5))  // required
+        #expect(f.formValues == ["child_name": "MARIA NDUN", "child_sex": "perempuan", "birth_date": "2026-11-12",
+                                 "birth_time": "09:30", "birth_order": "2", "mother_nik": nikText])
+        // What the review shows: protected answers masked, choices by label.
+        let shown = Dictionary(uniqueKeysWithValues: f.formFields.compactMap { field in
+            f.formValues[field.key].map { (field.key, field.display($0, .id)) }
+        })
+        #expect(shown["mother_nik"] == NIK.mask(nikText) && !shown.values.contains(nikText))
+        #expect(shown["birth_date"] == "**-**-****")
+        #expect(shown["child_sex"] == "Perempuan")
+        // The same check refuses a hostile draft on kioskd's side.
+        let service = try #require(f.service)
+        #expect(throws: RulesError.self) { try service.checkForm(["child_name": "X"], facts: f.facts, today: today) }
+        #expect(throws: RulesError.self) {
+            try service.checkForm(f.formValues.merging(["extra": "1"]) { a, _ in a }, facts: f.facts, today: today)
+        }
+        #expect(throws: RulesError.self) {
+            try service.checkForm(f.formValues.merging(["child_name": "A\u{1B}[2J"]) { _, b in b }, facts: f.facts, today: today)
+        }
+        try service.checkForm(f.formValues, facts: f.facts, today: today)
+    }
+
+    @Test func pagesAddUpToTheLimitAndOptionalOnesAreSkipped() throws {
+        var f = try self.flow()
+        FormSamples.fill(&f, nik: nikText)
+        #expect(f.step == .scan(0))
+        let req = f.requirements[0]
+        #expect(f.handle(.skipRequirement) == [] && f.step == .scan(0) && f.problem != nil)  // required: told why
+        var n = 0
+        while f.pages(req.id) < req.pageLimit {
+            _ = f.handle(.startScan)
+            _ = f.handle(.scanFinished(.success(summary("p\(n)"))))
+            n += 1
+        }
+        // One page too many: refused, told, and the surplus scan discarded.
+        #expect(f.handle(.startScan) == [] && f.problem != nil)
+        var g = try self.flow()
+        FormSamples.fill(&g, nik: nikText)
+        _ = g.handle(.startScan)
+        _ = g.handle(.scanFinished(.success(summary("a", pages: req.pageLimit))))
+        _ = g.handle(.startScan)
+        #expect(g.problem != nil)
+        #expect(g.pages(req.id) == req.pageLimit)
+        // An optional requirement: "Lanjut" with no page says to scan or skip; "Lewati" moves on.
+        while case .scan(let i) = g.step, g.requirements[i].optional != true {
+            if g.pages(g.requirements[i].id) == 0 {
+                _ = g.handle(.startScan)
+                _ = g.handle(.scanFinished(.success(summary(UUID().uuidString))))
+            }
+            _ = g.handle(.confirm)
+        }
+        _ = g.handle(.confirm)
+        #expect(g.problem?.id.contains("Lewati") == true)
+        _ = g.handle(.skipRequirement)
+        #expect(g.step == .contact)
+        // No contact: no notification question, and no notification consent in the draft.
+        _ = g.handle(.confirm)
+        #expect(g.step == .consent)
+        _ = g.handle(.consent(true))
+        guard case .submit(let draft) = g.handle(.confirm).first else { Issue.record("no submit"); return }
+        #expect(draft.notify == nil && draft.contact == nil)
+        #expect(draft.scans[req.id]?.count == 1)
+        #expect(draft.form.count == Self.fields.count)  // the sample answers the optional fields too
+    }
+
+    @Test func theEventDateCanBeTypedAndNeverLiesAfterToday() throws {
+        var f = ApplyFlow(profile: try loadProfile("kota-kupang"), today: today)
+        _ = f.handle(.chooseCategory("pencatatan-sipil"))
+        _ = f.handle(.chooseService("birth"))
+        _ = f.handle(.card(try nik()))
+        for c in "01122026" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .eventDate && f.problem != nil)
+        for _ in 0..<8 { _ = f.handle(.backspace) }
+        for c in "0111202" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .eventDate && f.problem != nil)  // 7 digits
+        _ = f.handle(.key("6"))
+        #expect(f.datePicker.value == d("2026-11-01"))
+        _ = f.handle(.confirm)
+        #expect(f.step == .fact(0))
+        // The buttons move, never wrap: 1 November − 1 day is 31 October; + 1 month from 22 November stays today.
+        var p = DatePicker(value: d("2026-12-01"), earliest: d("2000-01-01"), latest: d("2026-12-02"))
+        p.adjust(.day, by: -1)
+        #expect(p.value == d("2026-11-30"))
+        var q = DatePicker(value: d("2026-12-02"), earliest: d("2000-01-01"), latest: d("2026-12-02"))
+        q.adjust(.month, by: 1)
+        #expect(q.value == d("2026-12-02"))
     }
 }

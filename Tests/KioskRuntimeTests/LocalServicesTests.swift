@@ -45,7 +45,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             simulatedCard: (reader, nik), trustedKeys: [dinasKey.publicKey])
 
         // Scans: real pages with a preview, private files; a discarded scan leaves nothing.
-        var tokens: [String: String] = [:]
+        var tokens: [String: [String]] = [:]
         for requirement in ["surat-kelahiran", "identitas-saksi", "kk-orang-tua", "ktp-orang-tua"] {
             let s = try await services.scan(requirement: requirement, expectedPages: 1)
             #expect(s.pages == 1)
@@ -53,7 +53,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             let files = try FileManager.default.contentsOfDirectory(atPath: "\(root)/work/\(s.token)")
             let mode = try FileManager.default.attributesOfItem(atPath: "\(root)/work/\(s.token)/\(files[0])")[.posixPermissions] as? Int
             #expect(mode == 0o600)
-            tokens[requirement] = s.token
+            tokens[requirement] = [s.token]
         }
         let extra = try await services.scan(requirement: "akta-nikah-orang-tua", expectedPages: 1)
         await services.discardScan(extra.token)

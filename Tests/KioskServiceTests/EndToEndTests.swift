@@ -134,7 +134,7 @@ extension TouchScreen {
         #expect(!self.text.contains(nik), "the NIK is masked on screen")
         try await self.tap("−Bln")
         try await self.tap("Lanjut ▶")
-        try await self.tap("WNI")
+        try await self.tap("Warga negara Indonesia (WNI)")
         try await self.waitFor("tepat waktu")
         try await self.tap("Lanjut ▶")
     }

@@ -8,7 +8,7 @@ import Testing
 /// The `resident.*` methods on a real kioskd over its real socket (simulated devices), and `RemoteKioskServices`,
 /// kiosk-ui's `KioskServices`, against it.
 @Suite(.serialized) struct ResidentSocketTests {
-    func draft(scans: [String: String], nik: String = SimulatedCardReader.testCardDigits) throws -> JSONValue {
+    func draft(scans: [String: [String]], nik: String = SimulatedCardReader.testCardDigits) throws -> JSONValue {
         let today = UTCOffset(seconds: 8 * 3600).civilDate(of: Date())
         var wire = ResidentWire.Draft(ApplicationDraft(
             id: UUID(), service: "birth", applicant: try NIK(SimulatedCardReader.testCardDigits, today: today),
@@ -35,9 +35,9 @@ import Testing
         // Another session can neither discard nor submit A's scan.
         _ = try await b.call("resident.scan.discard", .object(["token": .string(token)]))
         #expect(held() == 1)
-        let stolen = try self.draft(scans: ["surat-kelahiran": token])
-        let badNIK = try self.draft(scans: ["surat-kelahiran": token], nik: "9999999999999999")
-        let unknownRequirement = try self.draft(scans: ["surat-kelahiran": token, "../../etc/passwd": token])
+        let stolen = try self.draft(scans: ["surat-kelahiran": [token]])
+        let badNIK = try self.draft(scans: ["surat-kelahiran": [token]], nik: "9999999999999999")
+        let unknownRequirement = try self.draft(scans: ["surat-kelahiran": [token], "../../etc/passwd": [token]])
         do {
             _ = try await b.call("resident.submit", stolen)
             Issue.record("another session's scan was accepted")
@@ -67,7 +67,7 @@ import Testing
         #expect(held() == 1, "the scan is still held")
 
         // A submits its own scan: stored, status and the resident's list agree.
-        let receipt = try await a.call("resident.submit", try self.draft(scans: ["surat-kelahiran": token])).decode(ResidentWire.Receipt.self)
+        let receipt = try await a.call("resident.submit", try self.draft(scans: ["surat-kelahiran": [token]])).decode(ResidentWire.Receipt.self)
         #expect(held() == 0, "submitted scans leave the work folder")
         let status = try await a.call("resident.status", .object(["tracking_code": .string(receipt.trackingCode.raw)]))
             .decode(ResidentWire.Status.self)
@@ -120,7 +120,7 @@ import Testing
         let today = remote.today
         let draft = ApplicationDraft(id: UUID(), service: "birth", applicant: try NIK(SimulatedCardReader.testCardDigits, today: today),
                                      eventDate: today.adding(days: -20), facts: ["citizenship": .string("wni")], contact: nil,
-                                     scans: ["surat-kelahiran": scan.token], consentVersion: ApplyFlow.consentVersion, language: .id)
+                                     scans: ["surat-kelahiran": [scan.token]], consentVersion: ApplyFlow.consentVersion, language: .id)
         do {
             _ = try await remote.submit(draft)
             Issue.record("a dead session's scan was accepted")

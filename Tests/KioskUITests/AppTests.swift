@@ -23,6 +23,8 @@ final class AppHarness {
     }
 
     var text: String { self.app.screenLines.joined(separator: "\n") }
+    /// How often a tap had to page down (▼) to find its button.
+    var pagedDown = 0
 
     /// Touches the button showing `label` (pressing ▼ to find it on a later page).
     func tap(_ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -34,7 +36,8 @@ final class AppHarness {
             }
             guard let down = self.target("▼"), self.app.targets.first(where: { $0.rect == down.rect })?.enabled == true
             else { break }
-            let x = down.rect.x + 2, y = down.rect.y + 2
+            let x = down.rect.x + 2, y = down.rect.y + down.rect.height / 2 + 1
+            self.pagedDown += 1
             self.app.input(Array("\u{1B}[<0;\(x);\(y)M\u{1B}[<0;\(x);\(y)m".utf8))
         }
         Issue.record("no button \"\(label)\" on:\n\(self.text)", sourceLocation: sourceLocation)
@@ -43,8 +46,8 @@ final class AppHarness {
     func target(_ label: String) -> Target? {
         let lines = self.app.screenLines
         return self.app.targets.first { t in
-            guard t.rect.y + 1 < lines.count else { return false }
-            let row = Array(lines[t.rect.y + 1])
+            guard t.rect.y + t.rect.height / 2 < lines.count else { return false }
+            let row = Array(lines[t.rect.y + t.rect.height / 2])
             let inner = String(row[(t.rect.x + 1)..<min(row.count, t.rect.x + t.rect.width - 1)])
             let shown = inner.trimmingCharacters(in: .whitespaces)
             // Long labels are cut with "…" on narrow screens.
@@ -73,9 +76,10 @@ final class AppHarness {
         await self.settle { self.text.contains("Tanggal peristiwa") }
         self.tap("−Bln")
         self.tap("Lanjut ▶")
-        self.tap("WNI")
+        self.tap("Warga negara Indonesia (WNI)")
         #expect(self.text.contains("tepat waktu"))
         self.tap("Lanjut ▶")
+        await self.fillForm()
         for _ in 0..<4 {
             self.tap("Pindai")
             await self.settle { self.text.contains("Terpindai") }
@@ -83,9 +87,43 @@ final class AppHarness {
         }
         self.tap("Lewati")
         self.type("081234567890\r")
+        self.tap("WhatsApp")
         self.tap("Saya setuju")
-        self.tap("Kirim permohonan")
+        self.tap("Kirim ▶")
         await self.settle { self.text.contains("Permohonan tersimpan") }
+    }
+}
+
+extension AppHarness {
+    /// Answers the electronic form by touch: the first choice, the date as it stands, typed answers.
+    func fillForm() async {
+        var guardSteps = 0
+        while self.text.contains("Formulir "), guardSteps < 40 {
+            guardSteps += 1
+            let before = self.text
+            if self.text.contains("▸ ") {
+                // A typed answer: a NIK, a name, a number or a time.
+                let line = self.app.screenLines.first { $0.contains("▸ ") } ?? ""
+                if line.contains("____") && line.count > 16 && self.target("A") == nil {
+                    self.type(self.text.contains(":__") || line.contains("__:__") ? "0930" : "5371011708950003")
+                } else if self.target("A") != nil {
+                    self.type("MARIA NDUN")
+                } else {
+                    self.type("1")
+                }
+                self.tap("Lanjut ▶")
+            } else if self.target("+Tgl") != nil {
+                self.tap("Lanjut ▶")
+            } else if let choice = self.app.targets.first(where: { t in
+                let row = Array(self.app.screenLines[t.rect.y + t.rect.height / 2])
+                let shown = String(row[(t.rect.x + 1)..<min(row.count, t.rect.x + t.rect.width - 1)]).trimmingCharacters(in: .whitespaces)
+                return t.rect.y < self.app.height - Layout.bandHeight(self.app.height) - 2 && !shown.isEmpty
+            }) {
+                let x = choice.rect.x + choice.rect.width / 2 + 1, y = choice.rect.y + choice.rect.height / 2 + 1
+                self.app.input(Array("\u{1B}[<0;\(x);\(y)M\u{1B}[<0;\(x);\(y)m".utf8))
+            }
+            await self.settle { self.text != before }
+        }
     }
 }
 
@@ -104,8 +142,15 @@ final class AppHarness {
         let written = h.terminal.written.joined()
         #expect(!written.contains("5371011708950003"))
         #expect(written.contains("************0003"))
-        // Every touch target on every frame was at least 3 rows high.
-        #expect(h.app.targets.allSatisfy { $0.rect.height >= 3 })
+        // Touch targets are 3 rows high from 20 rows up, and never touch each other.
+        #expect(h.app.targets.allSatisfy { $0.rect.height >= Layout.bandHeight(size.1) })
+        for a in h.app.targets {
+            for b in h.app.targets where a.rect != b.rect && a.rect.y == b.rect.y {
+                #expect(a.rect.x + a.rect.width < b.rect.x || b.rect.x + b.rect.width < a.rect.x, "buttons touch")
+            }
+        }
+        // At the smallest size too, every step's "Lanjut" was reachable without paging.
+        #expect(h.pagedDown == 0, "a button was only reachable after ▼")
     }
 
     @Test func configAndDinasTextIsSanitized() async throws {
@@ -194,8 +239,10 @@ final class AppHarness {
         h.tap("Akta Kelahiran")
         #expect(h.text.contains("Persyaratan:"))
         #expect(h.text.contains("surat kelahiran dari dokter/bidan/penolong kelahiran"))
-        #expect(h.text.contains("Biaya: Rp 0"))
+        #expect(h.text.contains("Biaya: gratis"))
         #expect(h.text.contains("Batas lapor: 60 hari"))
+        // Plain language: no legal references or internal ids on a resident screen.
+        for ref in ["Pasal", "PK ", "PB ", "UU ", "(gen.)", "kiosk:"] { #expect(!h.text.contains(ref), "\(ref) on a resident screen") }
         // The complaint channels may be on the next page.
         if !h.text.contains("Pengaduan:") { h.tap("▼") }
         #expect(h.text.contains("Pengaduan:"))
@@ -240,7 +287,7 @@ final class AppHarness {
         h.app.input(Array("\u{1B}OQ".utf8))
         await h.settle { h.text.contains("Tanggal peristiwa") }
         h.tap("Lanjut ▶")
-        h.tap("WNI")
+        h.tap("Warga negara Indonesia (WNI)")
         h.tap("Lanjut ▶")
         h.tap("Pindai")
         await h.settle { h.text.contains("Kertas macet") }

@@ -11,10 +11,14 @@ public struct ApplyFlow: Sendable, Equatable {
         /// Index into `askedFacts`.
         case fact(Int)
         case deadline
+        /// Index into `formFields`: the electronic form, one field at a time.
+        case form(Int)
         /// Index into `requirements`.
         case scan(Int)
         case scanning(Int)
         case contact
+        /// Whether to be told of progress by WhatsApp or SMS at the contact number (only with a contact).
+        case notify
         case consent
         case review
         case submitting
@@ -25,10 +29,13 @@ public struct ApplyFlow: Sendable, Equatable {
     public static let consentClause = LocalizedText(
         "Saya menyatakan data dan dokumen yang saya berikan benar. Saya setuju data ini dikirim ke Dinas "
             + "Kependudukan dan Pencatatan Sipil untuk memproses permohonan ini, dan salinan di kios dihapus "
-            + "setelah Dinas menerimanya (OI Pasal 13 ayat 1 huruf c).",
+            + "setelah Dinas menerimanya.",
         "I declare the data and documents I give are true. I agree that they are sent to the Dinas Kependudukan "
             + "dan Pencatatan Sipil to process this application, and that the kiosk's copy is deleted after the "
-            + "Dinas has received it (OI Article 13(1)(c)).")
+            + "Dinas has received it.")
+    /// Where the consent comes from (staff screens and kioskctl; never on resident screens).
+    public static let consentReference = "OI Pasal 13 ayat 1 huruf c"
+
 
     public let profile: JurisdictionProfile
     public let today: CivilDate
@@ -44,8 +51,17 @@ public struct ApplyFlow: Sendable, Equatable {
     public private(set) var evaluation: RuleEvaluation?
     public private(set) var rulesError: LocalizedText?
     public private(set) var requirements: [Requirement] = []
-    public private(set) var scans: [String: ScanSummary] = [:]
+    /// Requirement id → its scans in order (each scan one or more pages).
+    public private(set) var scans: [String: [ScanSummary]] = [:]
+    /// The electronic form fields asked for this case (after the facts are known).
+    public private(set) var formFields: [FormField] = []
+    /// Field key → answer (strings as the manifest carries them).
+    public private(set) var formValues: [String: String] = [:]
+    public private(set) var formEntry = TextEntry(.digits, maxLength: 16)
+    public private(set) var formDate: DatePicker
     public private(set) var contactEntry = TextEntry(.digits, maxLength: 15)
+    /// "whatsapp", "sms" or nil (no notifications).
+    public private(set) var notify: String?
     public private(set) var consentGiven = false
     /// The last problem to show on the current step (bad NIK, scan failed, submit failed, ...).
     public private(set) var problem: LocalizedText?
@@ -59,7 +75,11 @@ public struct ApplyFlow: Sendable, Equatable {
         let earliest = today.adding(years: -100)
         self.datePicker = DatePicker(value: today, earliest: earliest, latest: today)
         self.factDate = DatePicker(value: today, earliest: earliest, latest: today.adding(years: 20))
+        self.formDate = DatePicker(value: today, earliest: today.adding(years: -150), latest: today)
     }
+
+    /// Pages scanned for a requirement so far.
+    public func pages(_ requirement: String) -> Int { (self.scans[requirement] ?? []).reduce(0) { $0 + $1.pages } }
 
     public var service: Service? { self.serviceID.flatMap { self.profile.service($0) } }
     public var askedFacts: [FactSpec] { self.service?.facts ?? [] }
@@ -82,7 +102,7 @@ public struct ApplyFlow: Sendable, Equatable {
     }
 
     /// Scan tokens held by this flow (to discard when the session is wiped).
-    public var heldScans: [String] { self.scans.values.map(\.token) }
+    public var heldScans: [String] { self.scans.values.flatMap { $0.map(\.token) } }
 
     public enum Event: Sendable, Equatable {
         case chooseCategory(String)
@@ -100,6 +120,13 @@ public struct ApplyFlow: Sendable, Equatable {
         case cancelScan
         case scanFinished(Result<ScanSummary, ServiceFailure>)
         case skipRequirement
+        /// "Ulangi": drop this requirement's pages and scan again.
+        case retakeScan
+        /// A choice field's answer (by choice id).
+        case chooseField(String)
+        /// "Lewati" on an optional form field.
+        case skipField
+        case chooseNotify(String?)
         case consent(Bool)
         case submitted(Result<SubmissionReceipt, ServiceFailure>)
         /// The receipt printed (nil) or what went wrong; the application is stored either way.
@@ -142,7 +169,16 @@ public struct ApplyFlow: Sendable, Equatable {
             }
         case (.eventDate, .adjustDate(let f, let delta)):
             self.datePicker.adjust(f, by: delta)
+        case (.eventDate, .key(let c)):
+            self.datePicker.type(c)
+            self.problem = nil
+        case (.eventDate, .backspace):
+            self.datePicker.erase()
         case (.eventDate, .confirm):
+            if let reason = self.datePicker.typingProblem {
+                self.problem = reason
+                return []
+            }
             self.enterFact(0)
         case (.fact(let i), .chooseFact(let value)) where self.factAccepts(i, value):
             let spec = self.askedFacts[i]
@@ -157,12 +193,41 @@ public struct ApplyFlow: Sendable, Equatable {
         case (.fact(let i), .confirm):
             self.confirmFact(i)
         case (.deadline, .confirm) where self.rulesError == nil:
-            self.enterScan(0)
+            self.enterForm(0)
+        case (.form(let i), .key(let c)):
+            if self.formFields[i].kind == .date {
+                self.formDate.type(c)
+            } else {
+                self.formEntry.type(c)
+            }
+            self.problem = nil
+        case (.form(let i), .backspace):
+            if self.formFields[i].kind == .date { self.formDate.erase() } else { self.formEntry.backspace() }
+        case (.form(let i), .adjustDate(let f, let delta)) where self.formFields[i].kind == .date:
+            self.formDate.adjust(f, by: delta)
+        case (.form(let i), .chooseField(let id)) where self.formFields[i].kind == .choice:
+            self.answer(i, id)
+        case (.form(let i), .skipField) where !self.formFields[i].isRequired:
+            self.formValues[self.formFields[i].key] = nil
+            self.enterForm(i + 1)
+        case (.form(let i), .confirm):
+            self.confirmField(i)
         case (.scan(let i), .startScan):
+            let req = self.requirements[i]
+            guard self.pages(req.id) < req.pageLimit else {
+                self.problem = LocalizedText("Sudah \(req.pageLimit) halaman, batas untuk dokumen ini. Tekan Lanjut.",
+                                             "That is \(req.pageLimit) pages, the limit for this document. Press Next.")
+                return []
+            }
             self.problem = nil
             self.step = .scanning(i)
-            let req = self.requirements[i]
             return [.scan(requirement: req.id, expectedPages: nil)]
+        case (.scan(let i), .retakeScan):
+            let req = self.requirements[i]
+            let old = self.scans.removeValue(forKey: req.id) ?? []
+            self.problem = nil
+            self.step = .scanning(i)
+            return old.map { .discardScan(token: $0.token) } + [.scan(requirement: req.id, expectedPages: nil)]
         case (.scanning(let i), .cancelScan):
             self.step = .scan(i)
             return [.cancelScan]
@@ -170,21 +235,40 @@ public struct ApplyFlow: Sendable, Equatable {
             self.step = .scan(i)
             switch result {
             case .success(let summary):
-                let req = self.requirements[i].id
-                let old = self.scans[req]
-                self.scans[req] = summary
+                let req = self.requirements[i]
+                var list = self.scans[req.id] ?? []
+                guard !list.contains(where: { $0.token == summary.token }) else { break }
                 self.problem = nil
-                if let old, old.token != summary.token { return [.discardScan(token: old.token)] }
+                guard self.pages(req.id) + summary.pages <= req.pageLimit else {
+                    self.problem = LocalizedText(
+                        "Terlalu banyak halaman: paling banyak \(req.pageLimit) untuk dokumen ini. Halaman terakhir tidak disimpan.",
+                        "Too many pages: at most \(req.pageLimit) for this document. The last scan was not kept.")
+                    return [.discardScan(token: summary.token)]
+                }
+                list.append(summary)
+                self.scans[req.id] = list
             case .failure(let f):
                 self.problem = f.message
             }
-        case (.scan(let i), .confirm) where self.scans[self.requirements[i].id] != nil:
+        case (.scan(let i), .confirm):
+            if self.pages(self.requirements[i].id) > 0 {
+                self.enterScan(i + 1)
+            } else if self.requirements[i].optional == true {
+                self.problem = LocalizedText("Belum ada halaman. Tekan Pindai, atau Lewati bila tidak punya dokumen ini.",
+                                             "No page yet. Press Scan, or Skip if you do not have this document.")
+            } else {
+                self.problem = LocalizedText("Dokumen ini wajib. Letakkan di pemindai lalu tekan Pindai.",
+                                             "This document is required. Place it on the scanner and press Scan.")
+            }
+        case (.scan(let i), .skipRequirement):
+            let req = self.requirements[i]
+            guard req.optional == true else {
+                self.problem = LocalizedText("Dokumen ini wajib dan tidak dapat dilewati.", "This document is required and cannot be skipped.")
+                return []
+            }
+            let old = self.scans.removeValue(forKey: req.id) ?? []
             self.enterScan(i + 1)
-        case (.scan(let i), .skipRequirement) where self.requirements[i].optional == true:
-            let req = self.requirements[i].id
-            let old = self.scans.removeValue(forKey: req)
-            self.enterScan(i + 1)
-            if let old { return [.discardScan(token: old.token)] }
+            return old.map { .discardScan(token: $0.token) }
         case (.contact, .key(let c)):
             self.contactEntry.type(c)
             self.problem = nil
@@ -192,7 +276,13 @@ public struct ApplyFlow: Sendable, Equatable {
             self.contactEntry.backspace()
         case (.contact, .confirm):
             self.problem = PhoneNumber.problem(self.contactEntry)
-            if self.problem == nil { self.step = .consent }
+            if self.problem == nil {
+                if self.contactEntry.isEmpty { self.notify = nil }
+                self.step = self.contactEntry.isEmpty ? .consent : .notify
+            }
+        case (.notify, .chooseNotify(let channel)) where channel == nil || ApplyFlow.notifyChannels.contains(channel ?? ""):
+            self.notify = channel
+            self.step = .consent
         case (.consent, .consent(let yes)):
             self.consentGiven = yes
             if yes {
@@ -235,10 +325,92 @@ public struct ApplyFlow: Sendable, Equatable {
     /// The application as it would be submitted (nil until identity and consent are given).
     public func draft(language: Language) -> ApplicationDraft? {
         guard let service = self.serviceID, let applicant = self.applicant, self.consentGiven else { return nil }
+        let contact = self.contactEntry.isEmpty ? nil : self.contactEntry.text
         return ApplicationDraft(
             id: self.id, service: service, applicant: applicant, eventDate: self.datePicker.value, facts: self.facts,
-            contact: self.contactEntry.isEmpty ? nil : self.contactEntry.text,
-            scans: self.scans.mapValues(\.token), consentVersion: ApplyFlow.consentVersion, language: language)
+            contact: contact, scans: self.scans.mapValues { $0.map(\.token) }.filter { !$0.value.isEmpty },
+            form: self.formValues, notify: contact == nil ? nil : self.notify,
+            consentVersion: ApplyFlow.consentVersion, language: language)
+    }
+
+    /// The channels a resident may choose to be told of progress (the Dinas sends them).
+    public static let notifyChannels = ["whatsapp", "sms"]
+
+    private mutating func answer(_ i: Int, _ value: String) {
+        let field = self.formFields[i]
+        if let reason = field.problem(value, today: self.today) {
+            self.problem = reason
+            return
+        }
+        self.formValues[field.key] = field.kind == .name || field.kind == .text ? value.trimmingSpaces : value
+        self.enterForm(i + 1)
+    }
+
+    private mutating func confirmField(_ i: Int) {
+        let field = self.formFields[i]
+        switch field.kind {
+        case .choice:
+            self.problem = LocalizedText("Pilih salah satu pilihan di atas.", "Choose one of the options above.")
+        case .date:
+            if let reason = self.formDate.typingProblem {
+                self.problem = reason
+                return
+            }
+            self.answer(i, self.formDate.value.description)
+        case .time:
+            let digits = self.formEntry.text
+            if digits.isEmpty, !field.isRequired {
+                self.formValues[field.key] = nil
+                self.enterForm(i + 1)
+                return
+            }
+            guard digits.count == 4 else {
+                self.problem = LocalizedText("Ketik 4 angka jam dan menit, misalnya 0930 untuk pukul 09.30.",
+                                             "Type 4 digits for hours and minutes, e.g. 0930 for 09:30.")
+                return
+            }
+            self.answer(i, String(digits.prefix(2)) + ":" + String(digits.suffix(2)))
+        default:
+            if self.formEntry.text.trimmingSpaces.isEmpty {
+                if field.isRequired {
+                    self.problem = FormField.emptyAnswer
+                } else {
+                    self.formValues[field.key] = nil
+                    self.enterForm(i + 1)
+                }
+                return
+            }
+            self.answer(i, self.formEntry.text)
+        }
+    }
+
+    /// Moves to form field `i` (skipping to the scans after the last one), its entry prepared with any answer
+    /// given before, so "Kembali" never loses what was typed.
+    private mutating func enterForm(_ i: Int) {
+        self.problem = nil
+        guard i < self.formFields.count else {
+            self.enterScan(0)
+            return
+        }
+        let field = self.formFields[i]
+        let old = self.formValues[field.key]
+        switch field.kind {
+        case .nik: self.formEntry = TextEntry(.digits, maxLength: 16)
+        case .phone: self.formEntry = TextEntry(.digits, maxLength: 15)
+        case .time: self.formEntry = TextEntry(.digits, maxLength: 4)
+        case .number: self.formEntry = TextEntry(.digits, maxLength: min(9, String(field.max ?? 999_999_999).count))
+        case .name: self.formEntry = TextEntry(.name, maxLength: field.lengthLimit)
+        case .text: self.formEntry = TextEntry(.free, maxLength: field.lengthLimit)
+        case .choice: self.formEntry = TextEntry(.digits, maxLength: 0)
+        case .date:
+            let latest = field.past == true ? self.today : self.today.adding(years: 20)
+            let value = old.flatMap { CivilDate(iso: $0) } ?? min(self.datePicker.value, latest)
+            self.formDate = DatePicker(value: value, earliest: self.today.adding(years: -150), latest: latest)
+        }
+        if let old, field.kind != .date, field.kind != .choice {
+            for c in field.kind == .time ? old.filter({ $0 != ":" }) : old { self.formEntry.type(c) }
+        }
+        self.step = .form(i)
     }
 
     private func factAccepts(_ i: Int, _ value: FactValue?) -> Bool {
@@ -303,10 +475,15 @@ public struct ApplyFlow: Sendable, Equatable {
             self.evaluation = e
             self.rulesError = nil
             self.requirements = service.requirements.filter { e.requirements.contains($0.id) }
+            self.formFields = service.formFields(for: self.facts)
+            // Answers to fields no longer asked (the facts changed) are not sent.
+            let asked = Set(self.formFields.map(\.key))
+            self.formValues = self.formValues.filter { asked.contains($0.key) }
         } catch {
             self.evaluation = nil
             self.rulesError = error.message
             self.requirements = []
+            self.formFields = []
         }
     }
 
@@ -323,12 +500,29 @@ public struct ApplyFlow: Sendable, Equatable {
         case .fact(let i): self.step = i == 0 ? .eventDate : .fact(i - 1)
         case .deadline:
             self.step = self.askedFacts.isEmpty ? .eventDate : .fact(self.askedFacts.count - 1)
-        case .scan(let i): self.step = i == 0 ? .deadline : .scan(i - 1)
+        case .form(let i):
+            if i == 0 { self.step = .deadline } else { self.enterForm(i - 1) }
+        case .scan(let i):
+            if i > 0 {
+                self.step = .scan(i - 1)
+            } else if self.formFields.isEmpty {
+                self.step = .deadline
+            } else {
+                self.enterForm(self.formFields.count - 1)
+            }
         case .scanning(let i):
             self.step = .scan(i)
             return [.cancelScan]
-        case .contact: self.step = self.requirements.isEmpty ? .deadline : .scan(self.requirements.count - 1)
-        case .consent: self.step = .contact
+        case .contact:
+            if !self.requirements.isEmpty {
+                self.step = .scan(self.requirements.count - 1)
+            } else if !self.formFields.isEmpty {
+                self.enterForm(self.formFields.count - 1)
+            } else {
+                self.step = .deadline
+            }
+        case .notify: self.step = .contact
+        case .consent: self.step = self.contactEntry.isEmpty ? .contact : .notify
         case .review: self.step = .consent
         case .submitting: break
         case .done: return [.exit]

@@ -155,13 +155,20 @@ public struct ApplicationDraft: Sendable, Equatable {
     public var eventDate: CivilDate
     public var facts: Facts
     public var contact: String?
-    /// Requirement id → scan token.
-    public var scans: [String: String]
+    /// Requirement id → its scan tokens in page order.
+    public var scans: [String: [String]]
+    /// The electronic form: field key → answer.
+    public var form: [String: String]
+    /// "whatsapp" or "sms": the resident agreed to be told of progress at `contact`.
+    public var notify: String?
     public var consentVersion: String
     public var language: Language
 
     public init(id: UUID, service: String, applicant: NIK, eventDate: CivilDate, facts: Facts, contact: String?,
-                scans: [String: String], consentVersion: String, language: Language) {
+                scans: [String: [String]], form: [String: String] = [:], notify: String? = nil,
+                consentVersion: String, language: Language) {
+        self.form = form
+        self.notify = notify
         self.id = id
         self.service = service
         self.applicant = applicant

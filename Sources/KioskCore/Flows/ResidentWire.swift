@@ -109,7 +109,9 @@ public enum ResidentWire {
         public var eventDate: CivilDate
         public var facts: Facts
         public var contact: String?
-        public var scans: [String: String]
+        public var scans: [String: [String]]
+        public var form: [String: String]?
+        public var notify: String?
         public var consentVersion: String
         public var language: Language
 
@@ -121,6 +123,8 @@ public enum ResidentWire {
             self.facts = d.facts
             self.contact = d.contact
             self.scans = d.scans
+            self.form = d.form.isEmpty ? nil : d.form
+            self.notify = d.notify
             self.consentVersion = d.consentVersion
             self.language = d.language
         }
@@ -129,11 +133,11 @@ public enum ResidentWire {
         public func draft(today: CivilDate) throws(NIKError) -> ApplicationDraft {
             ApplicationDraft(id: self.id, service: self.service, applicant: try NIK(self.applicantNIK, today: today),
                              eventDate: self.eventDate, facts: self.facts, contact: self.contact, scans: self.scans,
-                             consentVersion: self.consentVersion, language: self.language)
+                             form: self.form ?? [:], notify: self.notify, consentVersion: self.consentVersion, language: self.language)
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, service, facts, contact, scans, language
+            case id, service, facts, contact, scans, language, form, notify
             case applicantNIK = "applicant_nik"
             case eventDate = "event_date"
             case consentVersion = "consent_version"

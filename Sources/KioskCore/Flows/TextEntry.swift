@@ -8,6 +8,8 @@ public struct TextEntry: Sendable, Equatable {
         case trackingCode
         /// Letters, digits, space and simple punctuation.
         case free
+        /// A person's or place's name: letters, space, `.`, `,`, `'`, `-`.
+        case name
     }
 
     public var kind: Kind
@@ -38,6 +40,10 @@ public struct TextEntry: Sendable, Equatable {
             guard (c.isASCII && (c.isLetter || c.isNumber)) || TextEntry.punctuation.contains(c) else { return false }
             if c == " ", self.text.isEmpty || self.text.last == " " { return false }
             ch = c
+        case .name:
+            guard (c.isLetter && SafeText.firstUnsafe(in: String(c)) == nil) || FormField.nameMarks.contains(c) else { return false }
+            if c == " ", self.text.isEmpty || self.text.last == " " { return false }
+            ch = c
         }
         self.text.append(ch)
         return true
@@ -59,6 +65,8 @@ public struct DatePicker: Sendable, Equatable {
     public private(set) var value: CivilDate
     public let earliest: CivilDate
     public let latest: CivilDate
+    /// Digits typed on a keypad or keyboard, day-month-year (`DDMMYYYY`); taken as the value at 8 digits.
+    public private(set) var typed = ""
 
     public init(value: CivilDate, earliest: CivilDate, latest: CivilDate) {
         self.earliest = earliest
@@ -70,6 +78,7 @@ public struct DatePicker: Sendable, Equatable {
     /// wrapping around within its field); the day is kept within the month's length and the result within
     /// `earliest…latest` (so a past event never goes beyond today).
     public mutating func adjust(_ field: Field, by delta: Int) {
+        self.typed = ""
         let delta = max(-1200, min(1200, delta))
         var y = self.value.year, m = self.value.month, d = self.value.day
         switch field {
@@ -86,6 +95,53 @@ public struct DatePicker: Sendable, Equatable {
         d = min(d, CivilDate.daysIn(month: m, year: y))
         guard let next = CivilDate(year: y, month: m, day: d) else { return }
         self.value = min(max(next, self.earliest), self.latest)
+    }
+
+    /// Takes one typed digit (others are ignored); at the eighth the date becomes the value when it is real and
+    /// within range (`typingProblem` says why not).
+    public mutating func type(_ c: Character) {
+        guard c.isASCII, c.isNumber else { return }
+        if self.typed.count >= 8 { self.typed = "" }
+        self.typed.append(c)
+        if self.typed.count == 8, self.typingProblem == nil, let d = self.typedDate { self.value = d }
+    }
+
+    public mutating func erase() {
+        if !self.typed.isEmpty { self.typed.removeLast() }
+    }
+
+    private var typedDate: CivilDate? {
+        let t = Array(self.typed)
+        guard t.count == 8, let d = Int(String(t[0..<2])), let m = Int(String(t[2..<4])), let y = Int(String(t[4..<8]))
+        else { return nil }
+        return CivilDate(year: y, month: m, day: d)
+    }
+
+    /// Why the typed digits are not a date to take (nil when nothing is typed or they are fine).
+    public var typingProblem: LocalizedText? {
+        guard !self.typed.isEmpty else { return nil }
+        guard self.typed.count == 8 else {
+            return LocalizedText("Ketik 8 angka: tanggal, bulan, tahun (misalnya 01032024).",
+                                 "Type 8 digits: day, month, year (e.g. 01032024).")
+        }
+        guard let d = self.typedDate else {
+            return LocalizedText("Tanggal itu tidak ada di kalender.", "That date does not exist.")
+        }
+        if d > self.latest {
+            return LocalizedText("Tanggal tidak boleh setelah \(DatePicker.long(self.latest, .id)).",
+                                 "The date cannot be after \(DatePicker.long(self.latest, .en)).")
+        }
+        if d < self.earliest {
+            return LocalizedText("Tanggal tidak boleh sebelum \(DatePicker.long(self.earliest, .id)).",
+                                 "The date cannot be before \(DatePicker.long(self.earliest, .en)).")
+        }
+        return nil
+    }
+
+    /// The typed digits shown as "01-03-20__".
+    public var typedDisplay: String {
+        let t = Array(self.typed + String(repeating: "_", count: max(0, 8 - self.typed.count)))
+        return String(t[0..<2]) + "-" + String(t[2..<4]) + "-" + String(t[4..<8])
     }
 
     public static let monthNames: [LocalizedText] = [

@@ -229,6 +229,12 @@ public final class KioskUseCases: KioskServices {
             }
             do throws(RulesError) {
                 try service.checkSubmission(facts: draft.facts, contact: draft.contact)
+                try service.checkForm(draft.form, facts: draft.facts, today: self.today)
+                if let n = draft.notify, !ApplyFlow.notifyChannels.contains(n) || draft.contact == nil {
+                    throw RulesError.invalidText(field: "notify", reason: LocalizedText(
+                        "Pemberitahuan hanya lewat WhatsApp atau SMS ke nomor yang diisi.",
+                        "Notifications go only by WhatsApp or SMS to the number given."))
+                }
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
@@ -241,12 +247,21 @@ public final class KioskUseCases: KioskServices {
             }
             var attachments: [NewAttachment] = []
             let held = self.scans.withLock { $0 }
-            for (requirement, token) in draft.scans.sorted(by: { $0.key < $1.key }) {
-                guard let scan = held[token], owner == nil || scan.owner == owner else {
-                    throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
-                                                                       "A scan is missing; please scan the document again."))
+            for (requirement, tokens) in draft.scans.sorted(by: { $0.key < $1.key }) {
+                let limit = service.requirements.first { $0.id == requirement }?.pageLimit ?? Requirement.pageLimit
+                let pages = tokens.reduce(0) { $0 + (held[$1]?.pages.count ?? 0) }
+                guard pages <= limit else {
+                    throw ServiceFailure("too_many_pages", LocalizedText(
+                        "Terlalu banyak halaman untuk satu dokumen (paling banyak \(limit)).",
+                        "Too many pages for one document (at most \(limit))."))
                 }
-                attachments += scan.pages.map { NewAttachment(requirement: requirement, path: $0.path) }
+                for token in tokens {
+                    guard let scan = held[token], owner == nil || scan.owner == owner else {
+                        throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
+                                                                           "A scan is missing; please scan the document again."))
+                    }
+                    attachments += scan.pages.map { NewAttachment(requirement: requirement, path: $0.path) }
+                }
             }
             let consent = "\(SafeText.strip(draft.consentVersion)) accepted; language \(draft.language.rawValue)"
             let app = NewApplication(id: draft.id, service: draft.service, profile: profile.id,
@@ -258,7 +273,7 @@ public final class KioskUseCases: KioskServices {
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
-            for token in draft.scans.values { await self.discardScan(token, owner: owner) }
+            for token in draft.scans.values.joined() { await self.discardScan(token, owner: owner) }
         }
         return SubmissionReceipt(trackingCode: stored.trackingCode, expected: self.expected(stored))
     }

@@ -16,12 +16,16 @@ public struct Button: Sendable, Equatable {
     public var action: UIAction
     public var tone: Tone
     public var enabled: Bool
+    /// A navigation button that may be left out when the bar is too narrow for every button at full label
+    /// (the language toggle): a cut label ("Kemba…") is worse than a missing convenience.
+    public var droppable: Bool
 
-    public init(_ label: String, _ action: UIAction, tone: Tone = .normal, enabled: Bool = true) {
+    public init(_ label: String, _ action: UIAction, tone: Tone = .normal, enabled: Bool = true, droppable: Bool = false) {
         self.label = TerminalText.clean(label)
         self.action = action
         self.tone = tone
         self.enabled = enabled
+        self.droppable = droppable
     }
 }
 
@@ -44,13 +48,20 @@ public struct ScreenSpec: Sendable, Equatable {
     public var banners: [String]
     public var items: [Item]
     public var nav: [Button]
+    /// What went wrong, shown in a fixed place above the navigation bar.
+    public var problem: String?
+    /// Keeps the problem rows even when there is no problem, so a message never moves a button under the finger.
+    public var reservesProblem: Bool
 
-    public init(key: String, title: String, banners: [String] = [], items: [Item], nav: [Button]) {
+    public init(key: String, title: String, banners: [String] = [], items: [Item], nav: [Button],
+                problem: String? = nil, reservesProblem: Bool = false) {
         self.key = key
         self.title = TerminalText.clean(title)
         self.banners = banners.map(TerminalText.clean)
         self.items = items
         self.nav = nav
+        self.problem = problem.map(TerminalText.clean)
+        self.reservesProblem = reservesProblem || problem != nil
     }
 }
 
@@ -68,10 +79,20 @@ public struct LaidOut: Sendable {
 }
 
 /// Lays a `ScreenSpec` out on a terminal of any size from 40×12 up: title on the first row, banners under it,
-/// a 3-row navigation bar at the bottom, content paged in between (▲/▼ in the bar when it does not fit).
+/// the problem rows and the navigation bar at the bottom, content paged in between (▲/▼ in the bar when it does
+/// not fit). Buttons are 3 rows high from 20 rows up, one row (`│ label │`) on smaller terminals, whose cells
+/// are big; there is always one column of air between two buttons.
 public enum Layout {
     public static let targetHeight = 3
     public static let minimumSize = (width: 40, height: 12)
+    /// Columns between two buttons side by side.
+    public static let gap = 1
+
+    /// How high a button is on a terminal `height` rows high.
+    public static func bandHeight(_ height: Int) -> Int { height >= 20 ? targetHeight : 1 }
+
+    /// Rows kept for the problem line(s): two on narrow screens, where messages wrap.
+    public static func problemRows(width: Int) -> Int { width < 60 ? 2 : 1 }
 
     public static func render(_ spec: ScreenSpec, width: Int, height: Int, page: Int, focus: Int?, pressed: UIAction?)
         -> LaidOut
@@ -93,12 +114,14 @@ public enum Layout {
                 top += 1
             }
         }
+        let band = self.bandHeight(height)
         let blocks = self.blocks(spec.items, width: width)
+        let problemRows = spec.reservesProblem ? self.problemRows(width: width) : 0
         // A screen without navigation buttons uses the bar's rows too, unless it needs paging.
-        var navTop = height - targetHeight
-        var pages = self.paginate(blocks, height: navTop - top)
+        var navTop = height - band
+        var pages = self.paginate(blocks, height: navTop - problemRows - top, band: band)
         if spec.nav.isEmpty {
-            let whole = self.paginate(blocks, height: height - top)
+            let whole = self.paginate(blocks, height: height - problemRows - top, band: band)
             if whole.count == 1 {
                 pages = whole
                 navTop = height
@@ -115,10 +138,10 @@ public enum Layout {
                 canvas.text(text, x: 1, y: y, style: style, maxWidth: width - 2)
                 y += 1
             case .band(let buttons):
-                let rects = self.split(Rect(x: 0, y: y, width: width, height: targetHeight), count: buttons.count,
+                let rects = self.split(Rect(x: 0, y: y, width: width, height: band), count: buttons.count,
                                        weights: nil)
                 placed += zip(buttons, rects).map { ($0, $1) }
-                y += targetHeight
+                y += band
             case .preview(let p, let rows, let cols):
                 self.drawPreview(p, into: &canvas, x: max(1, (width - cols) / 2), y: y, columns: cols, rows: rows)
                 y += rows
@@ -133,13 +156,27 @@ public enum Layout {
             }
         }
         // Navigation bar: the screen's buttons plus paging when the content needs more than one page.
+        if let problem = spec.problem, problemRows > 0 {
+            let lines = TerminalText.wrap("! " + problem, width: width - 2)
+            for (i, l) in lines.prefix(problemRows).enumerated() {
+                canvas.fill(Rect(x: 0, y: navTop - problemRows + i, width: width, height: 1), style: Theme.problem)
+                canvas.text(l, x: 1, y: navTop - problemRows + i, style: Theme.problem, maxWidth: width - 2)
+            }
+        }
         var nav = spec.nav
         if pages.count > 1 {
-            nav.append(Button("▲", .pageUp, enabled: current > 0))
-            nav.append(Button("▼", .pageDown, enabled: current < pages.count - 1))
+            // Paging goes before the last button, so "Lanjut ▶" keeps its place at the right end.
+            let at = nav.last?.tone == .primary ? nav.count - 1 : nav.count
+            nav.insert(contentsOf: [Button("▲", .pageUp, enabled: current > 0),
+                                    Button("▼", .pageDown, enabled: current < pages.count - 1)], at: at)
+        }
+        // Every label whole: leave out droppable buttons while the bar is too narrow for them.
+        while nav.reduce(0, { $0 + $1.label.count + 2 }) + gap * (nav.count - 1) > width,
+              let i = nav.lastIndex(where: \.droppable) {
+            nav.remove(at: i)
         }
         if navTop < height {
-            let rects = self.split(Rect(x: 0, y: navTop, width: width, height: targetHeight), count: nav.count,
+            let rects = self.split(Rect(x: 0, y: navTop, width: width, height: band), count: nav.count,
                                    weights: nav.map { $0.label.count + 4 })
             placed += zip(nav, rects).map { ($0, $1) }
         }
@@ -172,7 +209,7 @@ public enum Layout {
                 var used = 0
                 for b in buttons {
                     let need = b.label.count + 2
-                    let gaps = width < 60 ? 0 : band.count
+                    let gaps = band.count * gap
                     if !band.isEmpty, band.count >= max(1, perRow) || used + need + gaps > width {
                         out.append(.band(band))
                         band = []
@@ -198,20 +235,20 @@ public enum Layout {
         return out
     }
 
-    static func height(_ b: Block) -> Int {
+    static func height(_ b: Block, band: Int) -> Int {
         switch b {
         case .line: return 1
-        case .band: return targetHeight
+        case .band: return band
         case .preview(_, let rows, _): return rows
         case .progress: return 2
         }
     }
 
-    static func paginate(_ blocks: [Block], height: Int) -> [[Block]] {
+    static func paginate(_ blocks: [Block], height: Int, band: Int = targetHeight) -> [[Block]] {
         var pages: [[Block]] = [[]]
         var used = 0
         for b in blocks {
-            let h = min(self.height(b), height)
+            let h = min(self.height(b, band: band), height)
             if used + h > height, !pages[pages.count - 1].isEmpty {
                 pages.append([])
                 used = 0
@@ -227,8 +264,6 @@ public enum Layout {
     /// Splits a band into `count` rectangles with a 1-column gap; widths follow `weights` when given.
     static func split(_ r: Rect, count: Int, weights: [Int]?) -> [Rect] {
         guard count > 0 else { return [] }
-        // Boxes need no gap between them on a narrow screen; wider screens get one column of air.
-        let gap = r.width < 60 ? 0 : 1
         let available = r.width - gap * (count - 1)
         var widths: [Int]
         if let weights {
@@ -272,7 +307,14 @@ public enum Layout {
             style = Theme.button
         }
         canvas.fill(r, style: style)
-        canvas.box(r, style: style, double: focused)
+        if r.height >= 3 {
+            canvas.box(r, style: style, double: focused)
+        } else {
+            // One row: the edges drawn as bars, so two buttons never read as one.
+            let bar: Character = focused ? "║" : "│"
+            canvas[r.x, r.y] = Cell(bar, style)
+            canvas[r.x + r.width - 1, r.y] = Cell(bar, style)
+        }
         let inner = r.width - 2
         var label = b.label
         if label.count > inner { label = String(label.prefix(max(0, inner - 1))) + "…" }

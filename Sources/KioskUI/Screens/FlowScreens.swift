@@ -7,8 +7,8 @@ extension Screens {
         let step = self.applyStep(f)
         var title = t("Ajukan", "Apply")
         if let s = f.service { title += " — " + t(s.name) }
-        return Built(spec: ScreenSpec(key: step.key, title: title, items: step.items + self.problem(f.problem),
-                                      nav: step.nav ?? self.standardNav),
+        return Built(spec: ScreenSpec(key: step.key, title: title, items: step.items, nav: step.nav ?? self.standardNav,
+                                      problem: self.problemText(f.problem), reservesProblem: step.nav != []),
                      keys: step.keys, enter: step.enter)
     }
 
@@ -19,6 +19,8 @@ extension Screens {
         var enter: UIAction? = nil
         var nav: [Button]? = nil
     }
+
+    private var nextButton: Button { Button(self.nextLabel, .session(.apply(.confirm)), tone: .primary) }
 
     private func applyStep(_ f: ApplyFlow) -> Step {
         switch f.step {
@@ -45,13 +47,15 @@ extension Screens {
             return Step(key: "apply-date", items: [
                 .text(self.applicantLine(f.applicant), Theme.dim),
                 .text(t("Tanggal peristiwa (", "Date of the event (") + event + "):"),
-            ] + self.datePicker(f.datePicker, { .apply(.adjustDate($0, $1)) }) + [
-                .buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1),
-            ], enter: .session(.apply(.confirm)))
+            ] + self.datePicker(f.datePicker, { .apply(.adjustDate($0, $1)) }, typing: { .apply(.key($0)) }, erase: .apply(.backspace)),
+                        keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav([self.nextButton]))
         case .fact(let i):
             return self.factStep(f, i)
         case .deadline:
-            return Step(key: "apply-deadline", items: self.deadlineItems(f), enter: f.rulesError == nil ? .session(.apply(.confirm)) : nil)
+            return Step(key: "apply-deadline", items: self.deadlineItems(f), enter: f.rulesError == nil ? .session(.apply(.confirm)) : nil,
+                        nav: f.rulesError == nil ? self.nav([self.nextButton]) : nil)
+        case .form(let i):
+            return self.formStep(f, i)
         case .scan(let i), .scanning(let i):
             return self.scanStep(f, i)
         case .contact:
@@ -62,6 +66,15 @@ extension Screens {
             ]
             items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
             return Step(key: "apply-contact", items: items, keys: .apply, enter: .session(.apply(.confirm)))
+        case .notify:
+            return Step(key: "apply-notify", items: [
+                .text(t("Mau dikabari bila ada perkembangan? Dinas mengirim pesan ke nomor ",
+                        "Do you want news when something changes? The Dinas sends a message to ")
+                      + PhoneNumber.masked(f.contactEntry.text) + t(" lewat:", " by:")),
+                .buttons([Button("WhatsApp", .session(.apply(.chooseNotify("whatsapp"))), tone: f.notify == "whatsapp" ? .primary : .normal),
+                          Button("SMS", .session(.apply(.chooseNotify("sms"))), tone: f.notify == "sms" ? .primary : .normal),
+                          Button(t("Tidak usah", "No, thanks"), .session(.apply(.chooseNotify(nil))))], perRow: 3),
+            ])
         case .consent:
             return Step(key: "apply-consent", items: [
                 .text(t("Persetujuan", "Agreement"), Theme.strong),
@@ -70,9 +83,8 @@ extension Screens {
                           Button(t("Tidak setuju", "I do not agree"), .session(.apply(.consent(false))))], perRow: 2),
             ])
         case .review:
-            return Step(key: "apply-review", items: self.reviewItems(f) + [
-                .buttons([Button(t("Kirim permohonan", "Submit application"), .session(.apply(.confirm)), tone: .primary)], perRow: 1),
-            ], enter: .session(.apply(.confirm)))
+            return Step(key: "apply-review", items: self.reviewItems(f), enter: .session(.apply(.confirm)),
+                        nav: self.nav([Button(t("Kirim ▶", "Send ▶"), .session(.apply(.confirm)), tone: .primary)]))
         case .submitting:
             return Step(key: "apply-submitting", items: [.text(t("Menyimpan permohonan…", "Saving the application…"), Theme.strong)],
                         nav: [])
@@ -88,8 +100,8 @@ extension Screens {
             } else {
                 items.append(.text(t("Ambil tanda terima Anda dari printer.", "Take your receipt from the printer.")))
             }
-            items.append(.buttons([Button(t("Selesai", "Done"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
-            return Step(key: "apply-done", items: items, enter: .session(.apply(.confirm)), nav: [self.homeButton, self.languageButton])
+            return Step(key: "apply-done", items: items, enter: .session(.apply(.confirm)),
+                        nav: [self.homeButton, self.languageButton, Button(t("Selesai", "Done"), .session(.apply(.confirm)), tone: .primary)])
         }
     }
 
@@ -103,15 +115,24 @@ extension Screens {
         text + String(repeating: "_", count: max(0, length - text.count))
     }
 
-    func datePicker(_ p: DatePicker, _ event: @escaping (DatePicker.Field, Int) -> KioskSession.Event) -> [Item] {
-        [
-            .text(DatePicker.long(p.value, self.language), Theme.strong),
+    /// Day, month and year each stepped by its own − and + (never wrapping, never beyond the picker's range), or
+    /// typed as 8 digits on the keypad (shown from 24 rows up) or a keyboard.
+    func datePicker(_ p: DatePicker, _ event: @escaping (DatePicker.Field, Int) -> KioskSession.Event,
+                    typing: ((Character) -> KioskSession.Event)? = nil, erase: KioskSession.Event? = nil) -> [Item] {
+        var items: [Item] = [
+            .text(DatePicker.long(p.value, self.language)
+                  + (p.typed.isEmpty ? "" : t("   ketik: ", "   typed: ") + p.typedDisplay), Theme.strong),
             .buttons([
                 Button(t("−Tgl", "−Day"), .session(event(.day, -1))), Button(t("+Tgl", "+Day"), .session(event(.day, 1))),
                 Button(t("−Bln", "−Mon"), .session(event(.month, -1))), Button(t("+Bln", "+Mon"), .session(event(.month, 1))),
                 Button(t("−Thn", "−Yr"), .session(event(.year, -1))), Button(t("+Thn", "+Yr"), .session(event(.year, 1))),
             ], perRow: 6),
         ]
+        if let typing, let erase, self.height >= 24 {
+            items.append(.text(t("Atau ketik tanggal, bulan, tahun (8 angka):", "Or type day, month, year (8 digits):"), Theme.dim))
+            items += self.digitPad(typing, erase: erase, done: nil)
+        }
+        return items
     }
 
     private func factStep(_ f: ApplyFlow, _ i: Int) -> Step {
@@ -125,9 +146,10 @@ extension Screens {
             return Step(key: "apply-fact-\(i)", items: items)
         case .choice:
             let choices = (spec.choices ?? []).map {
-                Button(Self.choiceLabel($0), .session(.apply(.chooseFact(.string($0)))))
+                Button(Self.choiceLabel($0, self.language), .session(.apply(.chooseFact(.string($0)))))
             }
-            items.append(.buttons(choices + skip, perRow: 2))
+            let wide = (choices + skip).allSatisfy { $0.label.count + 2 <= (self.width - 1) / 2 }
+            items.append(.buttons(choices + skip, perRow: wide ? 2 : 1))
             return Step(key: "apply-fact-\(i)", items: items)
         case .int:
             items.append(.text(f.factEntry.isEmpty ? "_" : f.factEntry.text, Theme.strong))
@@ -135,8 +157,7 @@ extension Screens {
             return Step(key: "apply-fact-\(i)", items: items, keys: .apply, enter: .session(.apply(.confirm)))
         case .date:
             items += self.datePicker(f.factDate, { .apply(.adjustDate($0, $1)) })
-            items.append(.buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
-            return Step(key: "apply-fact-\(i)", items: items, enter: .session(.apply(.confirm)))
+            return Step(key: "apply-fact-\(i)", items: items, enter: .session(.apply(.confirm)), nav: self.nav([self.nextButton]))
         case .text:
             items.append(.text(f.factEntry.isEmpty ? "_" : f.factEntry.text, Theme.strong))
             items += self.keyboard(Self.letters, { .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
@@ -144,15 +165,65 @@ extension Screens {
         }
     }
 
-    static func choiceLabel(_ code: String) -> String {
-        let known = ["wni": "WNI", "wna": "WNA", "belum_kawin": "Belum kawin", "kawin": "Kawin",
-                     "cerai_hidup": "Cerai hidup", "cerai_mati": "Cerai mati"]
-        if let k = known[code] { return k }
+    /// One field of the electronic form: its question, then the right input for its kind.
+    private func formStep(_ f: ApplyFlow, _ i: Int) -> Step {
+        let field = f.formFields[i]
+        let key = "apply-form-\(i)"
+        var items: [Item] = [
+            .text(t("Formulir \(i + 1) dari \(f.formFields.count)", "Form \(i + 1) of \(f.formFields.count)"), Theme.dim),
+            .text(t(field.label).capitalizedFirst + (field.isRequired ? "" : t(" (boleh dilewati)", " (may be skipped)")), Theme.strong),
+        ]
+        if let help = field.help { items.append(.text(t(help), Theme.dim)) }
+        let skip = field.isRequired ? [] : [Button(t("Lewati", "Skip"), .session(.apply(.skipField)))]
+        let entry = f.formEntry.text
+        switch field.kind {
+        case .choice:
+            let buttons = (field.choices ?? []).map { c in
+                Button(t(c.label), .session(.apply(.chooseField(c.id))), tone: f.formValues[field.key] == c.id ? .primary : .normal)
+            }
+            let wide = buttons.allSatisfy { $0.label.count + 2 <= (self.width - 1) / 2 }
+            items.append(.buttons(buttons, perRow: wide ? 2 : 1))
+            return Step(key: key, items: items, nav: self.nav(skip))
+        case .date:
+            items += self.datePicker(f.formDate, { .apply(.adjustDate($0, $1)) }, typing: { .apply(.key($0)) }, erase: .apply(.backspace))
+            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip + [self.nextButton]))
+        case .nik, .phone, .number, .time:
+            let shown: String
+            switch field.kind {
+            case .nik: shown = self.entryDisplay(entry, length: 16)
+            case .time:
+                let d = Array(self.entryDisplay(entry, length: 4))
+                shown = String(d[0..<2]) + ":" + String(d[2..<4])
+            default: shown = entry.isEmpty ? "_" : entry
+            }
+            items.append(.text("▸ " + shown, Theme.strong))
+            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
+            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip))
+        case .name, .text:
+            let visible = String(entry.suffix(max(10, self.width - 6)))
+            items.append(.text("▸ " + visible + "_", Theme.strong))
+            items += self.keyboard(field.kind == .name ? Self.nameLetters : Self.letters, { .apply(.key($0)) },
+                                   erase: .apply(.backspace), done: .apply(.confirm))
+            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip))
+        }
+    }
+
+    /// Fact choices as residents read them.
+    static func choiceLabel(_ code: String, _ language: Language = .id) -> String {
+        let known: [String: LocalizedText] = [
+            "wni": LocalizedText("Warga negara Indonesia (WNI)", "Indonesian citizen"),
+            "wna": LocalizedText("Warga negara asing (WNA)", "Foreign citizen"),
+            "belum_kawin": LocalizedText("Belum kawin", "Not married"), "kawin": LocalizedText("Kawin", "Married"),
+            "cerai_hidup": LocalizedText("Cerai hidup", "Divorced"), "cerai_mati": LocalizedText("Cerai mati", "Widowed"),
+        ]
+        if let k = known[code] { return k.text(language) }
         return code.replacingOccurrences(of: "_", with: " ").capitalizedFirst
     }
 
     /// The complaint keyboard: letters, digits (dates, amounts, numbers residents quote) and a little punctuation.
     static let letters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,?")
+    /// Names: letters and the marks names carry.
+    static let nameLetters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ .,'-")
     static let codeAlphabet: [Character] = TrackingCode.alphabet
 
     private func deadlineItems(_ f: ApplyFlow) -> [Item] {
@@ -175,7 +246,7 @@ extension Screens {
             }
             if tier == .headApproval {
                 items.append(.text(t("Pencatatan memerlukan persetujuan Kepala Dinas. Permohonan tetap dapat diajukan.",
-                                     "Registration needs the Kepala Dinas's approval. You can still apply.")))
+                                     "Registration needs the head of the Dinas's approval. You can still apply.")))
             } else if tier == .courtOrder {
                 items.append(.text(t("Pencatatan memerlukan penetapan Pengadilan Negeri. Permohonan tetap dapat diajukan; petugas akan membantu.",
                                      "Registration needs a district court order. You can still apply; the staff will help.")))
@@ -184,24 +255,27 @@ extension Screens {
             items.append(.text(t("Tidak ada batas waktu pelaporan yang berlaku.", "No reporting deadline applies."), Theme.good))
         }
         if let fine = e.fineIDR, fine > 0 {
-            let ref = f.service?.fine?.reference ?? ""
-            items.append(.text(t("Denda administratif (perkiraan, ditetapkan Dinas): ", "Administrative fine (indicative, set by the Dinas): ")
-                               + self.rupiah(fine) + " (\(ref))", Theme.banner))
+            items.append(.text(t("Denda keterlambatan (perkiraan, Dinas yang menetapkan): ", "Late fine (an estimate; the Dinas decides): ")
+                               + self.rupiah(fine), Theme.banner))
         }
         for i in e.issuance {
             if let due = i.due {
                 items.append(.text("• " + t(i.name) + t(" selesai paling lambat ", " ready by ") + DatePicker.long(due, self.language)))
             }
         }
-        items.append(.text(t("Persyaratan yang dipindai: \(f.requirements.count)", "Requirements to scan: \(f.requirements.count)")))
-        items.append(.buttons([Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 1))
+        var todo: [String] = []
+        if !f.formFields.isEmpty {
+            todo.append(t("isi formulir", "fill in the form"))
+        }
+        if !f.requirements.isEmpty { todo.append(t("pindai \(f.requirements.count) dokumen", "scan \(f.requirements.count) document(s)")) }
+        if !todo.isEmpty { items.append(.text(t("Berikutnya: ", "Next: ") + todo.joined(separator: t(", lalu ", ", then ")) + ".")) }
         return items
     }
 
     private func scanStep(_ f: ApplyFlow, _ i: Int) -> Step {
         let req = f.requirements[i]
         var items: [Item] = [
-            .text(t("Persyaratan \(i + 1) dari \(f.requirements.count):", "Requirement \(i + 1) of \(f.requirements.count):"), Theme.dim),
+            .text(t("Dokumen \(i + 1) dari \(f.requirements.count):", "Document \(i + 1) of \(f.requirements.count):"), Theme.dim),
             .text(t(req.name) + (req.optional == true ? t(" (jika ada)", " (if any)") : ""), Theme.strong),
         ]
         if case .scanning = f.step {
@@ -209,18 +283,19 @@ extension Screens {
             items.append(.buttons([Button(t("Batalkan pindai", "Cancel scan"), .session(.apply(.cancelScan)))], perRow: 1))
             return Step(key: "apply-scanning-\(i)", items: items, nav: [])
         }
-        if let s = f.scans[req.id] {
-            items.append(.text(t("Terpindai: \(s.pages) halaman", "Scanned: \(s.pages) page(s)"), Theme.good))
-            if let p = s.preview { items.append(.preview(p)) }
-            items.append(.buttons([Button(t("Ulangi", "Retake"), .session(.apply(.startScan))),
-                                   Button(t("Lanjut ▶", "Next ▶"), .session(.apply(.confirm)), tone: .primary)], perRow: 2))
-            return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.confirm)))
+        let pages = f.pages(req.id)
+        let skip = req.optional == true ? [Button(t("Lewati", "Skip"), .session(.apply(.skipRequirement)))] : []
+        if pages > 0 {
+            items.append(.text(t("Terpindai: \(pages) halaman", "Scanned: \(pages) page(s)")
+                               + (pages >= req.pageLimit ? t(" (batas)", " (the limit)") : ""), Theme.good))
+            items.append(.buttons([Button(t("+ Tambah halaman", "+ Add a page"), .session(.apply(.startScan)), enabled: pages < req.pageLimit),
+                                   Button(t("Ulangi", "Retake"), .session(.apply(.retakeScan)))], perRow: 2))
+            if let p = f.scans[req.id]?.last?.preview { items.append(.preview(p)) }
+            return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.confirm)), nav: self.nav([self.nextButton]))
         }
         items.append(.text(t("Letakkan dokumen asli di pemindai, lalu tekan Pindai.", "Place the original on the scanner, then press Scan.")))
-        var buttons = [Button(t("Pindai", "Scan"), .session(.apply(.startScan)), tone: .primary)]
-        if req.optional == true { buttons.append(Button(t("Lewati", "Skip"), .session(.apply(.skipRequirement)))) }
-        items.append(.buttons(buttons, perRow: 2))
-        return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.startScan)))
+        items.append(.buttons([Button(t("Pindai", "Scan"), .session(.apply(.startScan)), tone: .primary)], perRow: 1))
+        return Step(key: "apply-scan-\(i)", items: items, enter: .session(.apply(.startScan)), nav: self.nav(skip))
     }
 
     private func reviewItems(_ f: ApplyFlow) -> [Item] {
@@ -232,16 +307,23 @@ extension Screens {
             if let v = f.facts[spec.key] {
                 let value: String
                 switch v {
-                case .string(let s): value = Self.choiceLabel(s)
+                case .string(let s): value = Self.choiceLabel(s, self.language)
                 case .bool(let b): value = b ? t("ya", "yes") : t("tidak", "no")
                 default: value = v.description
                 }
                 items.append(.text(t(spec.label).capitalizedFirst + ": " + value))
             }
         }
-        let pages = f.scans.values.reduce(0) { $0 + $1.pages }
-        items.append(.text(t("Dokumen: \(f.scans.count) persyaratan, \(pages) halaman", "Documents: \(f.scans.count) requirements, \(pages) pages")))
-        items.append(.text(t("Kontak: ", "Contact: ") + (f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text))))
+        for field in f.formFields {
+            let value = f.formValues[field.key].map { field.display($0, self.language) } ?? "-"
+            items.append(.text(t(field.label).capitalizedFirst + ": " + value))
+        }
+        let pages = f.scans.values.joined().reduce(0) { $0 + $1.pages }
+        let documents = f.scans.values.filter { !$0.isEmpty }.count
+        items.append(.text(t("Dokumen: \(documents), \(pages) halaman", "Documents: \(documents), \(pages) page(s)")))
+        var contact = f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text)
+        if let n = f.notify { contact += t(" (dikabari lewat ", " (news by ") + (n == "sms" ? "SMS" : "WhatsApp") + ")" }
+        items.append(.text(t("Kontak: ", "Contact: ") + contact))
         items.append(.text(t("Biaya: Rp 0 (gratis)", "Fee: Rp 0 (free)")))
         return items
     }
@@ -258,11 +340,10 @@ extension Screens {
                 .text(t("Kode: ", "Code: ") + self.entryDisplay(f.codeEntry.text, length: TrackingCode.length), Theme.strong),
             ]
             if f.step == .looking { items.append(.text(t("Mencari…", "Looking…"), Theme.banner)) }
-            items += self.problem(f.problem)
             items += self.keyboard(Self.codeAlphabet, { .status(.key($0)) }, erase: .status(.backspace), done: .status(.confirm))
             var nav = self.standardNav
             if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
-            return Built(spec: ScreenSpec(key: "status-ask", title: title, items: items, nav: nav), keys: .status,
+            return Built(spec: ScreenSpec(key: "status-ask", title: title, items: items, nav: nav, problem: self.problemText(f.problem), reservesProblem: true), keys: .status,
                          enter: .session(.status(.confirm)))
         case .results(let list):
             let s = list[min(f.selected, list.count - 1)]
@@ -306,10 +387,9 @@ extension Screens {
                 .text(t("Tempelkan KTP-el, atau ketik NIK Anda:", "Tap your KTP-el, or type your NIK:")),
                 .text("NIK: " + self.entryDisplay(f.nikEntry.text, length: 16), Theme.strong),
             ]
-            items += self.problem(f.problem)
             items += self.digitPad({ .collect(.key($0)) }, erase: .collect(.backspace), done: .collect(.confirm))
             if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
-            return Built(spec: ScreenSpec(key: "collect-identify", title: title, items: items, nav: nav), keys: .collect,
+            return Built(spec: ScreenSpec(key: "collect-identify", title: title, items: items, nav: nav, problem: self.problemText(f.problem), reservesProblem: true), keys: .collect,
                          enter: .session(.collect(.confirm)))
         case .code, .looking:
             var items: [Item] = [
@@ -318,20 +398,18 @@ extension Screens {
                 .text(t("Kode: ", "Code: ") + self.entryDisplay(f.codeEntry.text, length: TrackingCode.length), Theme.strong),
             ]
             if f.step == .looking { items.append(.text(t("Mencari…", "Looking…"), Theme.banner)) }
-            items += self.problem(f.problem)
             items += self.keyboard(Self.codeAlphabet, { .collect(.key($0)) }, erase: .collect(.backspace), done: .collect(.confirm))
-            return Built(spec: ScreenSpec(key: "collect-code", title: title, items: items, nav: nav), keys: .collect,
+            return Built(spec: ScreenSpec(key: "collect-code", title: title, items: items, nav: nav, problem: self.problemText(f.problem), reservesProblem: true), keys: .collect,
                          enter: .session(.collect(.confirm)))
         case .documents:
             var items: [Item] = [.text(t("Dokumen siap dicetak:", "Documents ready to print:"), Theme.strong)]
-            items += self.problem(f.problem)
             // A document past its print limit stays touchable: the touch says why it does not print.
             items.append(.buttons(f.documents.map { d in
                 Button(t("Cetak ", "Print ") + t(d.name), .session(.collect(.print(d.id))), tone: d.printsLeft > 0 ? .primary : .normal)
             }, perRow: 1))
             items.append(.text(t("Setiap dokumen dapat dicetak terbatas; cetak ulang dicatat.",
                                  "Each document can be printed a limited number of times; reprints are logged."), Theme.dim))
-            return Built(spec: ScreenSpec(key: "collect-documents", title: title, items: items, nav: nav), keys: nil, enter: nil)
+            return Built(spec: ScreenSpec(key: "collect-documents", title: title, items: items, nav: nav, problem: self.problemText(f.problem), reservesProblem: true), keys: nil, enter: nil)
         case .printing(let d, let progress):
             let items: [Item] = [
                 .text(t("Mencetak ", "Printing ") + t(d.name) + "…", Theme.strong),
@@ -377,18 +455,16 @@ extension Screens {
                         "Write your complaint (\(f.textEntry.text.count)/\(ComplaintFlow.maxLength)):")),
                 .text(String(f.textEntry.text.suffix(max(10, self.width * 2 - 8))) + "_", Theme.strong),
             ]
-            items += self.problem(f.problem)
             items += self.keyboard(Self.letters, { .complaint(.key($0)) }, erase: .complaint(.backspace), done: .complaint(.confirm))
-            return Built(spec: ScreenSpec(key: "complaint-text", title: title, items: items, nav: self.standardNav),
+            return Built(spec: ScreenSpec(key: "complaint-text", title: title, items: items, nav: self.standardNav, problem: self.problemText(f.problem), reservesProblem: true),
                          keys: .complaint, enter: .session(.complaint(.confirm)))
         case .contact:
             var items: [Item] = [
                 .text(t("Nomor HP/WhatsApp untuk jawaban (boleh dikosongkan):", "Phone/WhatsApp for the answer (may be empty):")),
                 .text(f.contactEntry.isEmpty ? "_" : f.contactEntry.text, Theme.strong),
             ]
-            items += self.problem(f.problem)
             items += self.digitPad({ .complaint(.key($0)) }, erase: .complaint(.backspace), done: .complaint(.confirm))
-            return Built(spec: ScreenSpec(key: "complaint-contact", title: title, items: items, nav: self.standardNav),
+            return Built(spec: ScreenSpec(key: "complaint-contact", title: title, items: items, nav: self.standardNav, problem: self.problemText(f.problem), reservesProblem: true),
                          keys: .complaint, enter: .session(.complaint(.confirm)))
         case .review, .sending:
             var items: [Item] = [
@@ -396,13 +472,12 @@ extension Screens {
                 .text(f.textEntry.text),
                 .text(t("Kontak: ", "Contact: ") + (f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text))),
             ]
-            items += self.problem(f.problem)
             if f.step == .sending {
                 items.append(.text(t("Mengirim…", "Sending…"), Theme.banner))
             } else {
                 items.append(.buttons([Button(t("Kirim ke Dinas", "Send to the Dinas"), .session(.complaint(.confirm)), tone: .primary)], perRow: 1))
             }
-            return Built(spec: ScreenSpec(key: "complaint-review", title: title, items: items, nav: self.standardNav), keys: nil,
+            return Built(spec: ScreenSpec(key: "complaint-review", title: title, items: items, nav: self.standardNav, problem: self.problemText(f.problem), reservesProblem: true), keys: nil,
                          enter: .session(.complaint(.confirm)))
         case .sent(let reference):
             let items: [Item] = [

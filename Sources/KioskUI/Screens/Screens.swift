@@ -74,23 +74,28 @@ public struct Screens {
 
     var homeButton: Button { Button(t("Beranda", "Home"), .session(.home)) }
     var backButton: Button { Button(t("Kembali", "Back"), .session(.back)) }
-    var languageButton: Button { Button(self.language == .id ? "English" : "Bahasa", .session(.toggleLanguage)) }
-    var standardNav: [Button] { [self.backButton, self.homeButton, self.languageButton] }
-
-    func problem(_ p: LocalizedText?) -> [Item] {
-        guard let p else { return [] }
-        return [.text("! " + t(p), Theme.problem)]
+    /// The language toggle shows the language it switches to; on a narrow bar it is the first to go.
+    var languageButton: Button {
+        let wide = self.width >= 60
+        return Button(self.language == .id ? (wide ? "English" : "EN") : (wide ? "Bahasa" : "ID"), .session(.toggleLanguage),
+                      droppable: true)
     }
+    var standardNav: [Button] { [self.backButton, self.homeButton, self.languageButton] }
+    var nextLabel: String { t("Lanjut ▶", "Next ▶") }
 
-    /// Keypad for digits: 0–9 in one band (two on narrow screens), then erase and continue.
+    /// The standard bar with the step's own buttons at its right end (its primary action last).
+    func nav(_ extra: [Button]) -> [Button] { self.standardNav + extra }
+
+    func problemText(_ p: LocalizedText?) -> String? { p.map { t($0) } }
+
+    /// The phone keypad residents know: 1 2 3 / 4 5 6 / 7 8 9 / erase 0 next, in a 3×4 grid.
     func digitPad(_ route: (Character) -> KioskSession.Event, erase: KioskSession.Event, done: KioskSession.Event?,
                   doneLabel: String? = nil) -> [Item] {
-        let digits = "1234567890".map { Button(String($0), .session(route($0))) }
-        var items: [Item] = [.buttons(digits, perRow: 10)]
-        var tail = [Button(t("⌫ Hapus", "⌫ Erase"), .session(erase))]
-        if let done { tail.append(Button(doneLabel ?? t("Lanjut ▶", "Next ▶"), .session(done), tone: .primary)) }
-        items.append(.buttons(tail, perRow: 2))
-        return items
+        var rows: [[Button]] = ["123", "456", "789"].map { $0.map { Button(String($0), .session(route($0))) } }
+        var last = [Button(t("⌫ Hapus", "⌫ Erase"), .session(erase)), Button("0", .session(route("0")))]
+        if let done { last.append(Button(doneLabel ?? self.nextLabel, .session(done), tone: .primary)) }
+        rows.append(last)
+        return rows.map { .buttons($0, perRow: 3) }
     }
 
     /// Keyboard over an alphabet, `perRow` keys a band.
@@ -100,7 +105,7 @@ public struct Screens {
         let keys = alphabet.map { Button($0 == " " ? "␣" : String($0), .session(route($0))) }
         return [.buttons(keys, perRow: perRow),
                 .buttons([Button(t("⌫ Hapus", "⌫ Erase"), .session(erase)),
-                          Button(t("Lanjut ▶", "Next ▶"), .session(done), tone: .primary)], perRow: 2)]
+                          Button(self.nextLabel, .session(done), tone: .primary)], perRow: 2)]
     }
 
     func rupiah(_ amount: Int) -> String {
@@ -133,7 +138,7 @@ public struct Screens {
             if let d = self.info.deviceSummary { extra.append((d, Theme.dim)) }
         }
         let bannerRows = self.notices.reduce(0) { $0 + min(3, TerminalText.wrap(TerminalText.clean(t($1.message)), width: self.width - 2).count) }
-        var budget = self.height - 1 - bannerRows - Layout.targetHeight * ((buttons.count + perRow - 1) / perRow)
+        var budget = self.height - 1 - bannerRows - Layout.bandHeight(self.height) * ((buttons.count + perRow - 1) / perRow)
         for (text, style) in extra {
             let rows = TerminalText.wrap(TerminalText.clean(text), width: self.width - 2).count
             guard rows <= budget else { break }
@@ -144,6 +149,11 @@ public struct Screens {
             key: "home",
             title: "\(self.info.desaName) — \(t("Kios Layanan Adminduk", "Population Services Kiosk"))",
             banners: self.notices.map { t($0.message) }, items: items, nav: [])
+    }
+
+    /// A complaint channel as residents read it: the kiosk's own channel in words, not its internal address.
+    func channelValue(_ c: ComplaintChannel) -> String {
+        c.kind == "kiosk" ? t("di kios ini, menu Pengaduan", "at this kiosk, the Complaints menu") : c.value
     }
 
     // MARK: - Informasi Layanan
@@ -169,11 +179,12 @@ public struct Screens {
             items.append(.text(line))
         }
         if let d = s.deadline, let period = d.period {
-            items.append(.text(t("Batas lapor: ", "Reporting deadline: ") + t(period.label) + " (\(d.reference))"))
+            let from = d.from.map { t(" sejak ", " from the ") + t($0) } ?? ""
+            items.append(.text(t("Batas lapor: ", "Reporting deadline: ") + t(period.label) + from))
         }
-        items.append(.text(t("Biaya: ", "Fee: ") + self.rupiah(profile.feeIDR) + " (\(profile.feeReference))", Theme.strong))
+        items.append(.text(t("Biaya: ", "Fee: ") + (profile.feeIDR == 0 ? t("gratis", "free") : self.rupiah(profile.feeIDR)), Theme.strong))
         items.append(.text(t("Pengaduan:", "Complaints:"), Theme.strong))
-        for c in profile.complaintChannels { items.append(.text("• " + t(c.label) + ": " + c.value)) }
+        for c in profile.complaintChannels { items.append(.text("• " + t(c.label) + ": " + self.channelValue(c))) }
         return ScreenSpec(key: "info-\(id)", title: t(s.name), items: items, nav: self.standardNav)
     }
 }
