@@ -109,9 +109,12 @@ public struct KioskSettings: Hashable, Sendable, Codable {
     public var scannerDevice: String?
     public var staffPins: [StaffPIN]
     public var retentionDays: Int
+    /// LOPE CAPIL at the kiosk (OI Pasal 10): residents may check their NIK and KK with the Dinas. Absent: off.
+    public var registryCheck: Bool?
 
     enum CodingKeys: String, CodingKey {
         case languages, announcement
+        case registryCheck = "registry_check"
         case desaName = "desa_name"
         case openingHours = "opening_hours"
         case idleTimeoutSeconds = "idle_timeout_seconds"

@@ -18,13 +18,39 @@ public enum ResidentFacing {
         return service?.name ?? LocalizedText(serviceID, serviceID)
     }
 
+    /// A complaint channel's address as residents read it: the kiosk's own channel in words.
+    public static func channelValue(_ c: ComplaintChannel) -> LocalizedText {
+        c.kind == "kiosk" ? LocalizedText("di kios ini, menu Pengaduan", "at this kiosk, the Complaints menu")
+            : LocalizedText(c.value, c.value)
+    }
+
+    /// When a product is expected, in words: a date, or a date and time for a service level in hours (with the
+    /// zone), or what it waits for.
+    public static func due(_ i: RuleEvaluation.Issuance, conventions: Conventions) -> LocalizedText {
+        if let at = i.dueAt, let t = LocalDateTime(String(at.prefix(16))) {
+            let hm = String(format: "%02d.%02d", t.minuteOfDay / 60, t.minuteOfDay % 60)
+            let zone = conventions.timeZoneName
+            return LocalizedText("\(DatePicker.long(t.date, .id)) pukul \(hm) \(zone)",
+                                 "\(DatePicker.long(t.date, .en)) at \(hm.replacingOccurrences(of: ".", with: ":")) \(zone)")
+        }
+        if let d = i.due { return LocalizedText(DatePicker.long(d, .id), DatePicker.long(d, .en)) }
+        return i.pending ?? LocalizedText("menunggu keputusan Dinas", "waiting for the Dinas's decision")
+    }
+
     /// The rules' issuance for a stored application, reported on the day it was submitted (the Dinas's own
     /// facts, such as an approval date, refine it when they arrive).
     public static func issuance(of app: StoredApplication, store: KioskStore, profile: JurisdictionProfile)
         -> [RuleEvaluation.Issuance]
     {
-        let submitted = profile.conventions.utcOffset.civilDate(of: app.submittedAt ?? app.createdAt)
-        let facts = (try? store.manifestSource(app.id).facts) ?? [:]
+        let at = app.submittedAt ?? app.createdAt
+        let submitted = profile.conventions.utcOffset.civilDate(of: at)
+        var facts = (try? store.manifestSource(app.id).facts) ?? [:]
+        // A service level in hours runs from the moment the requirements were complete: at the kiosk, the
+        // moment the application was stored with every requirement scanned.
+        if facts["requirements_complete_at"] == nil,
+           profile.service(app.service)?.products.contains(where: { $0.sla?.period.unit == .hours }) == true {
+            facts["requirements_complete_at"] = .string(profile.conventions.utcOffset.timestamp(of: at).replacingOccurrences(of: " ", with: "T"))
+        }
         return (try? RulesEngine(profile: profile).evaluate(
             service: app.service, eventDate: app.eventDate, reportDate: max(submitted, app.eventDate), facts: facts))?
             .issuance ?? []
@@ -38,16 +64,25 @@ public enum ResidentFacing {
             for a in r.alternatives ?? [] { names[a.id] = a.name.text(language) }
         }
         let expected = self.issuance(of: app, store: store, profile: profile).map { i in
-            (i.name.text(language), i.dueAt ?? i.due?.description ?? i.pending?.text(language) ?? "-")
+            (i.name.text(language), self.due(i, conventions: profile.conventions).text(language))
+        }
+        // One line per requirement, with its page count when it has several.
+        var pages: [(String, Int)] = []
+        for a in app.attachments {
+            let name = names[a.requirement] ?? a.requirement
+            if let i = pages.firstIndex(where: { $0.0 == name }) { pages[i].1 += 1 } else { pages.append((name, 1)) }
+        }
+        let requirements = pages.map { name, n in
+            n > 1 ? name + (language == .id ? " (\(n) halaman)" : " (\(n) pages)") : name
         }
         return ReceiptContent(
             dinasName: profile.dinas.text(language), kioskName: kioskName,
             serviceName: self.serviceName(app.service, profile: profile).text(language),
             trackingCode: app.trackingCode, submittedAt: app.submittedAt ?? app.createdAt,
             utcOffset: profile.conventions.utcOffset, timeZoneName: profile.conventions.timeZoneName,
-            requirements: app.attachments.map { names[$0.requirement] ?? $0.requirement },
+            requirements: requirements,
             expected: expected,
-            complaintChannels: profile.complaintChannels.map { "\($0.label.text(language)): \($0.value)" },
+            complaintChannels: profile.complaintChannels.map { "\($0.label.text(language)): \(self.channelValue($0).text(language))" },
             feeIDR: profile.feeIDR,
             qrText: statusURL.map { "\($0)\($0.contains("?") ? "&" : "?")code=\(app.trackingCode.raw)" } ?? app.trackingCode.formatted)
     }

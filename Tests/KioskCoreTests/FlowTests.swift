@@ -584,3 +584,81 @@ private func birthAtDeadline(daysAgo: Int) throws -> ApplyFlow {
         #expect(q.value == d("2026-12-02"))
     }
 }
+
+/// "Perbaiki": a returned application corrected at the kiosk, from Cek Status through the session.
+@Suite struct CorrectionFlowTests {
+    @Test func aReturnedApplicationIsCorrectedAndResubmittedUnderItsID() throws {
+        var profile = try loadProfile("kota-kupang")
+        let b = try #require(profile.services.firstIndex { $0.id == "birth" })
+        profile.services[b].form = ApplyFormTests.fields
+        let id = UUID()
+        let request = CorrectionRequest(applicationID: id, service: "birth", requirements: ["surat-kelahiran"],
+                                        fields: ["child_name"])
+        let status = ApplicationStatus(trackingCode: code, serviceName: LocalizedText("Akta", "Deed"), state: .returnedForCorrection,
+                                       history: [], expected: [], reason: "Foto surat kelahiran buram", correction: request)
+        var s = KioskSession(profile: profile, today: today, now: 0, idleTimeout: 120)
+        _ = s.handle(.open(.status), now: 1)
+        for c in code.raw { _ = s.handle(.status(.key(c)), now: 1) }
+        _ = s.handle(.status(.confirm), now: 1)
+        _ = s.handle(.status(.found(.success([status]))), now: 1)
+        _ = s.handle(.status(.correct), now: 2)
+        guard case .apply(var f) = s.screen else { Issue.record("no correction flow: \(s.screen)"); return }
+        #expect(f.correction == request && f.id == id && f.step == .identify)
+        _ = f.handle(.card(try nik()))
+        // Only what the Dinas named: one form field, one document.
+        #expect(f.step == .form(0) && f.formFields.map(\.key) == ["child_name"])
+        for c in "MARIA NDUN" { _ = f.handle(.key(c)) }
+        _ = f.handle(.confirm)
+        #expect(f.step == .scan(0) && f.requirements.map(\.id) == ["surat-kelahiran"])
+        _ = f.handle(.startScan)
+        _ = f.handle(.scanFinished(.success(summary("new-page"))))
+        _ = f.handle(.confirm)
+        // No contact or notification questions again: straight to the agreement, then the review.
+        #expect(f.step == .consent)
+        _ = f.handle(.consent(true))
+        let effects = f.handle(.confirm)
+        #expect(effects == [.resubmit(CorrectionDraft(id: id, applicant: try nik(), form: ["child_name": "MARIA NDUN"],
+                                                      scans: ["surat-kelahiran": ["new-page"]], language: .id))])
+        _ = f.handle(.submitted(.success(receipt)))
+        #expect(f.step == .done(receipt))
+        // Back from the first step leaves the correction (for the home screen), holding nothing.
+        var g = ApplyFlow(profile: profile, today: today, correcting: request)
+        #expect(g.handle(.back) == [.exit])
+        // Without a correction offered, "Perbaiki" does nothing.
+        var st = StatusFlow()
+        for c in code.raw { _ = st.handle(.key(c)) }
+        _ = st.handle(.confirm)
+        var plain = status
+        plain.correction = nil
+        _ = st.handle(.found(.success([plain])))
+        #expect(st.handle(.correct) == [])
+    }
+
+    @Test func aComplaintNumberIsFoundWithOrWithoutItsPrefix() throws {
+        var f = StatusFlow()
+        for c in "PGD-" + code.raw { _ = f.handle(.key(c)) }
+        #expect(f.handle(.confirm) == [.lookupComplaint(reference: "PGD-" + code.formatted)])
+        let answered = ComplaintStatus(reference: "PGD-" + code.formatted, category: .kiosk, filedAt: "2026-11-22 09:00",
+                                       sent: true, answer: "Printer sudah diperbaiki.", answeredAt: "2026-11-23 10:00")
+        _ = f.handle(.complaintFound(.success(answered)))
+        #expect(f.step == .complaint(answered))
+        // The bare 8 characters: tried as an application first, then as a complaint.
+        var g = StatusFlow()
+        for c in code.raw { _ = g.handle(.key(c)) }
+        #expect(g.handle(.confirm) == [.lookupStatus(trackingCode: code.raw)])
+        let none = ServiceFailure("not_found", LocalizedText("Tidak ada.", "None."))
+        #expect(g.handle(.found(.failure(none))) == [.lookupComplaint(reference: "PGD-" + code.formatted)])
+        _ = g.handle(.complaintFound(.failure(none)))
+        #expect(g.step == .ask && g.problem?.id.contains("pengaduan") == true)
+        // A complaint filed prints its slip after it is stored; the outcome is shown, not silent.
+        var c = ComplaintFlow()
+        _ = c.handle(.choose(.kiosk))
+        for ch in "Printer macet" { _ = c.handle(.key(ch)) }
+        _ = c.handle(.confirm)
+        _ = c.handle(.confirm)
+        _ = c.handle(.confirm)
+        #expect(c.handle(.sent(.success("PGD-TEST-0001"))) == [.printComplaintSlip(reference: "PGD-TEST-0001", language: .id)])
+        _ = c.handle(.slipPrinted(LocalizedText("Kertas habis.", "Out of paper.")))
+        #expect(c.slip == .failed(LocalizedText("Kertas habis.", "Out of paper.")))
+    }
+}

@@ -137,6 +137,32 @@ extension TouchScreen {
         try await self.tap("Warga negara Indonesia (WNI)")
         try await self.waitFor("tepat waktu")
         try await self.tap("Lanjut ▶")
+        try await self.fillForm(service: "birth", facts: ["citizenship": .string("wni")], nik: nik)
+    }
+
+    /// Answers the service's electronic form as a resident would: a choice by touch, a date as the picker shows
+    /// it, NIKs on the keypad, names and numbers typed.
+    func fillForm(service: String, facts: Facts, nik: String) async throws {
+        let s = try #require(try FormSamples.profile("kota-kupang").service(service))
+        for (i, field) in s.formFields(for: facts).enumerated() {
+            try await self.waitFor("Formulir \(i + 1) dari")
+            let before = self.text
+            switch field.kind {
+            case .choice:
+                try await self.tap(try #require(field.choices?.first).label.id)
+            case .date:
+                try await self.tap("−Tgl")
+                try await self.tap("Lanjut ▶")
+            case .nik:
+                try await self.tapDigits(nik)
+                try await self.tap("Lanjut ▶")
+            default:
+                try await self.type(FormSamples.answer(field, today: CivilDate(iso: "2026-01-01")!, nik: nik).filter { $0 != ":" })
+                try await self.keys("Enter")
+            }
+            let end = Date().addingTimeInterval(5)
+            while self.text == before, Date() < end { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
     }
 }
 
@@ -231,8 +257,9 @@ func step<T>(_ name: String, timeout: Double, _ body: () async throws -> T) asyn
             try await k.waitFor("Nomor")
             try await k.type("081234567890")
             try await k.keys("Enter")
+            try await k.tap("WhatsApp")
             try await k.tap("Saya setuju")
-            try await k.tap("Kirim permohonan")
+            try await k.tap("Kirim ▶")
             let done = try await k.waitFor("Kode pelacakan: ", timeout: 30)
             let line = try #require(done.first { $0.contains("Kode pelacakan: ") })
             return try #require(line.components(separatedBy: ": ").last).trimmingCharacters(in: .whitespaces)

@@ -294,3 +294,93 @@ extension AppHarness {
         #expect(h.target("Pindai") != nil)  // still on the same requirement, can try again
     }
 }
+
+/// Issue 16's screens: the complaint slip and its answer, Perbaiki, Cek NIK & KK, and a problem line that never
+/// moves a button.
+@MainActor
+@Suite struct FollowUpScreenTests {
+    @Test(arguments: [(80, 24), (40, 12)])
+    func aComplaintPrintsItsSlipAndItsAnswerIsFoundAtCekStatus(size: (Int, Int)) async throws {
+        let h = try await AppHarness(width: size.0, height: size.1)
+        h.tap("Pengaduan")
+        h.tap("Kios / perangkat rusak")
+        h.type("PRINTER MACET 2 HARI\r")
+        h.type("\r")
+        h.tap("Kirim ke Dinas")
+        await h.settle { h.text.contains("Ambil bukti pengaduan") }
+        #expect(h.services.state.withLock { $0.slips } == ["PGD-TEST"])
+        h.tap("Selesai")
+        let reference = "PGD-" + h.services.code.formatted
+        h.services.state.withLock {
+            $0.complaintStatus = ComplaintStatus(reference: reference, category: .kiosk, filedAt: "2026-11-22 09:00", sent: true,
+                                                 answer: "Printer sudah diganti.\u{1B}[2J", answeredAt: "2026-11-23 10:00")
+        }
+        // Typed without "PGD": no application has this code, so it is found as a complaint.
+        h.tap("Cek Status")
+        h.type(h.services.code.raw + "\r")
+        await h.settle { h.text.contains("Jawaban Dinas") }
+        #expect(h.text.contains("Printer sudah diganti.") && !h.terminal.written.joined().contains("\u{1B}[2J"))
+        #expect(h.text.contains(reference))
+    }
+
+    @Test func aReturnedApplicationIsCorrectedByTouch() async throws {
+        let h = try await AppHarness()
+        let request = CorrectionRequest(applicationID: UUID(), service: "birth", requirements: ["surat-kelahiran"], fields: [])
+        h.services.state.withLock {
+            $0.status = ApplicationStatus(trackingCode: h.services.code, serviceName: LocalizedText("Akta Kelahiran", "Birth"),
+                                          state: .returnedForCorrection, history: [], expected: [],
+                                          reason: "Surat kelahiran buram", correction: request)
+        }
+        h.tap("Cek Status")
+        h.type(h.services.code.raw + "\r")
+        await h.settle { h.text.contains("Alasan Dinas") }
+        h.tap("Perbaiki ▶")
+        await h.settle { h.text.contains("Perbaiki — Akta Kelahiran") }
+        h.type("5371011708950003")
+        h.tap("Lanjut ▶")
+        h.tap("Pindai")
+        await h.settle { h.text.contains("Terpindai") }
+        h.tap("Lanjut ▶")
+        h.tap("Saya setuju")
+        #expect(h.text.contains("Yang diperbaiki") && h.text.contains("kode pelacakan yang sama"))
+        h.tap("Kirim ▶")
+        await h.settle { h.text.contains("Permohonan tersimpan") }
+        let sent = h.services.state.withLock { $0.corrections }
+        #expect(sent.count == 1 && sent.first?.id == request.applicationID && sent.first?.scans.keys.sorted() == ["surat-kelahiran"])
+    }
+
+    @Test(arguments: [(80, 24), (40, 12)])
+    func nikAndKKAreCheckedOnlyWhereOfferedAndShownMasked(size: (Int, Int)) async throws {
+        let off = try await AppHarness(width: size.0, height: size.1)
+        #expect(off.target("Cek NIK & KK") == nil, "not offered unless the bundle says so")
+        let h = try await AppHarness(width: size.0, height: size.1)
+        h.services.state.withLock { $0.registryCheck = true }
+        h.app.apply(.configChanged(await h.services.info()))
+        h.tap("Cek NIK & KK")
+        h.type("5371011708950003\r")
+        await h.settle { h.text.contains("KK: ") }
+        h.type("123\r")
+        await h.settle { h.text.contains("16 angka") }
+        for _ in 0..<3 { h.type("\u{7F}") }
+        h.type("5371010101010001\r")
+        await h.settle { h.text.contains("Terdaftar") }
+        #expect(h.text.contains("M**** N***"))
+        #expect(!h.text.contains("5371011708950003") && !h.text.contains("5371010101010001"))
+    }
+
+    @Test(arguments: [(80, 24), (40, 12)])
+    func aProblemNeverMovesAButton(size: (Int, Int)) async throws {
+        let h = try await AppHarness(width: size.0, height: size.1)
+        h.tap("Ajukan Permohonan")
+        h.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
+        h.tap("Akta Kelahiran")
+        let before = h.app.targets.map(\.rect)
+        h.type("123\r")
+        await h.settle { h.text.contains("16") && h.text.contains("! ") }
+        #expect(h.app.targets.map(\.rect) == before)
+        // The keypad is the phone's 3×4 grid: 1 2 3 on one row, 0 between erase and next.
+        let one = try #require(h.target("1")), three = try #require(h.target("3")), zero = try #require(h.target("0"))
+        #expect(one.rect.y == three.rect.y && zero.rect.y > one.rect.y)
+        #expect(h.target("4").map { $0.rect.y > one.rect.y } == true)
+    }
+}

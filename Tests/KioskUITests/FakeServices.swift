@@ -29,6 +29,10 @@ final class FakeServices: KioskServices {
         var notices: [DeviceNotice] = []
         var status: ApplicationStatus?
         var complaints: [Complaint] = []
+        var slips: [String] = []
+        var corrections: [CorrectionDraft] = []
+        var complaintStatus: ComplaintStatus?
+        var registryCheck = false
         var scanCount = 0
     }
 
@@ -50,7 +54,7 @@ final class FakeServices: KioskServices {
     func info() async -> KioskInfo {
         KioskInfo(desaName: "Desa \u{1B}[31mUji", openingHours: ["Senin–Jumat 08.00–15.00"],
                   announcement: LocalizedText("Pengumuman\u{1B}[2J penting", "Important"), profile: self.profile,
-                  idleTimeoutSeconds: 60, demo: true)
+                  idleTimeoutSeconds: 60, demo: true, registryCheck: self.state.withLock { $0.registryCheck })
     }
 
     func deviceNotices() async -> [DeviceNotice] { self.state.withLock { $0.notices } }
@@ -112,5 +116,26 @@ final class FakeServices: KioskServices {
     func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String {
         self.state.withLock { $0.complaints.append(complaint) }
         return "PGD-TEST"
+    }
+
+    func verifyRegistration(nik: NIK, kk: String) async throws(ServiceFailure) -> RegistryCheck {
+        RegistryCheck(match: kk == "5371010101010001", nameMasked: kk == "5371010101010001" ? "M**** N***" : nil)
+    }
+
+    func resubmit(_ draft: CorrectionDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        self.state.withLock { $0.corrections.append(draft) }
+        return SubmissionReceipt(trackingCode: self.code, expected: [])
+    }
+
+    func printComplaintSlip(reference: String, language: Language) async -> LocalizedText? {
+        self.state.withLock { $0.slips.append(reference) }
+        return nil
+    }
+
+    func complaintStatus(reference: String) async throws(ServiceFailure) -> ComplaintStatus {
+        guard let c = self.state.withLock({ $0.complaintStatus }), c.reference == reference else {
+            throw ServiceFailure("not_found", LocalizedText("Tidak ditemukan.", "Not found."))
+        }
+        return c
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import KioskCore
 
 /// Valid answers for a service's electronic form, as a resident would give them, for tests that submit real
@@ -51,5 +52,13 @@ public enum FormSamples {
             answered += 1
         }
         return answered
+    }
+}
+
+extension FormSamples {
+    /// A shipped profile, as kioskd loads it.
+    public static func profile(_ id: String) throws -> JurisdictionProfile {
+        let data = try Data(contentsOf: packageRoot.appendingPathComponent("Kiosk/profiles/\(id).json"))
+        return try KioskJSON.decoder().decode(JurisdictionProfile.self, from: data)
     }
 }

@@ -41,6 +41,8 @@ public struct ApplyFlow: Sendable, Equatable {
     public let today: CivilDate
     public let id: UUID
     public private(set) var step: Step = .category
+    /// Set when this flow corrects a returned application ("Perbaiki") instead of starting a new one.
+    public let correction: CorrectionRequest?
     public private(set) var serviceID: String?
     public private(set) var applicant: NIK?
     public private(set) var nikEntry = TextEntry(.digits, maxLength: 16)
@@ -69,6 +71,19 @@ public struct ApplyFlow: Sendable, Equatable {
     public var language: Language = .id
 
     public init(profile: JurisdictionProfile, today: CivilDate, id: UUID = UUID()) {
+        self.init(profile: profile, today: today, id: id, correction: nil)
+    }
+
+    /// "Perbaiki": the resident identifies as the applicant, answers again the form fields the Dinas named,
+    /// scans again the documents it named, agrees, reviews and resubmits under the same application id.
+    public init(profile: JurisdictionProfile, today: CivilDate, correcting request: CorrectionRequest) {
+        self.init(profile: profile, today: today, id: request.applicationID, correction: request)
+        self.serviceID = request.service
+        self.step = .identify
+    }
+
+    private init(profile: JurisdictionProfile, today: CivilDate, id: UUID, correction: CorrectionRequest?) {
+        self.correction = correction
         self.profile = profile
         self.today = today
         self.id = id
@@ -150,7 +165,7 @@ public struct ApplyFlow: Sendable, Equatable {
             self.applicant = nik
             self.nikEntry.clear()
             self.problem = nil
-            self.step = .eventDate
+            self.afterIdentify()
         case (.identify, .cardUnreadable):
             self.problem = CardTap.unreadableMessage
         case (.identify, .key(let c)):
@@ -163,7 +178,7 @@ public struct ApplyFlow: Sendable, Equatable {
                 self.applicant = try NIK(self.nikEntry.text, today: self.today)
                 self.nikEntry.clear()
                 self.problem = nil
-                self.step = .eventDate
+                self.afterIdentify()
             } catch {
                 self.problem = error.message
             }
@@ -294,6 +309,14 @@ public struct ApplyFlow: Sendable, Equatable {
                     "Without your agreement the application cannot be sent. Press Home to leave.")
             }
         case (.review, .confirm):
+            if let c = self.correction {
+                guard let applicant = self.applicant, self.consentGiven else { return [] }
+                self.problem = nil
+                self.step = .submitting
+                return [.resubmit(CorrectionDraft(id: c.applicationID, applicant: applicant, form: self.formValues,
+                                                  scans: self.scans.mapValues { $0.map(\.token) }.filter { !$0.value.isEmpty },
+                                                  language: self.language))]
+            }
             guard let draft = self.draft(language: self.language) else { return [] }
             self.problem = nil
             self.step = .submitting
@@ -464,7 +487,22 @@ public struct ApplyFlow: Sendable, Equatable {
 
     private mutating func enterScan(_ i: Int) {
         self.problem = nil
-        self.step = i < self.requirements.count ? .scan(i) : .contact
+        // A correction keeps the contact the resident gave; it goes straight on to the agreement.
+        self.step = i < self.requirements.count ? .scan(i) : (self.correction == nil ? .contact : .consent)
+    }
+
+    /// After the NIK: a new application asks the event date; a correction goes to what the Dinas named.
+    private mutating func afterIdentify() {
+        guard let c = self.correction, let service = self.service else {
+            self.step = .eventDate
+            return
+        }
+        let fields = Set(c.fields), reqs = Set(c.requirements)
+        self.formFields = (service.form ?? []).filter { fields.contains($0.key) }
+        self.requirements = service.requirements.filter { r in
+            reqs.contains(r.id) || (r.alternatives ?? []).contains { reqs.contains($0.id) }
+        }
+        self.enterForm(0)
     }
 
     private mutating func evaluate() {
@@ -493,6 +531,7 @@ public struct ApplyFlow: Sendable, Equatable {
         case .category: return [.exit]
         case .service: self.step = .category
         case .identify:
+            if self.correction != nil { return [.exit] }
             self.applicant = nil
             self.nikEntry.clear()
             self.step = .service(category: self.service?.category ?? "")
@@ -501,12 +540,12 @@ public struct ApplyFlow: Sendable, Equatable {
         case .deadline:
             self.step = self.askedFacts.isEmpty ? .eventDate : .fact(self.askedFacts.count - 1)
         case .form(let i):
-            if i == 0 { self.step = .deadline } else { self.enterForm(i - 1) }
+            if i > 0 { self.enterForm(i - 1) } else { self.step = self.correction == nil ? .deadline : .identify }
         case .scan(let i):
             if i > 0 {
                 self.step = .scan(i - 1)
             } else if self.formFields.isEmpty {
-                self.step = .deadline
+                self.step = self.correction == nil ? .deadline : .identify
             } else {
                 self.enterForm(self.formFields.count - 1)
             }
@@ -522,7 +561,18 @@ public struct ApplyFlow: Sendable, Equatable {
                 self.step = .deadline
             }
         case .notify: self.step = .contact
-        case .consent: self.step = self.contactEntry.isEmpty ? .contact : .notify
+        case .consent:
+            if self.correction != nil {
+                if !self.requirements.isEmpty {
+                    self.step = .scan(self.requirements.count - 1)
+                } else if !self.formFields.isEmpty {
+                    self.enterForm(self.formFields.count - 1)
+                } else {
+                    self.step = .identify
+                }
+            } else {
+                self.step = self.contactEntry.isEmpty ? .contact : .notify
+            }
         case .review: self.step = .consent
         case .submitting: break
         case .done: return [.exit]
@@ -537,6 +587,8 @@ public enum FlowEffect: Sendable, Equatable {
     case cancelScan
     case discardScan(token: String)
     case submit(ApplicationDraft)
+    /// Resubmit a returned application with its corrections.
+    case resubmit(CorrectionDraft)
     /// Print the tanda terima of an application just submitted (after its commit, never instead of it).
     case printReceipt(trackingCode: String, language: Language)
     case lookupStatus(trackingCode: String)
@@ -544,6 +596,12 @@ public enum FlowEffect: Sendable, Equatable {
     case findDocuments(NIK, trackingCode: String)
     case printDocument(id: String)
     case fileComplaint(Complaint)
+    /// Print the slip of a complaint just stored.
+    case printComplaintSlip(reference: String, language: Language)
+    case lookupComplaint(reference: String)
+    case verifyRegistration(NIK, kk: String)
+    /// Leave Cek Status for "Perbaiki" on this application (the session opens the correction).
+    case startCorrection(CorrectionRequest)
     /// Leave the flow for the home screen.
     case exit
 }

@@ -32,6 +32,16 @@ public protocol KioskServices: Sendable {
         async throws(ServiceFailure) -> PrintReport
     /// Queues a complaint for the Dinas; returns its reference.
     func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String
+    /// Asks the Dinas whether the NIK and KK number are registered together (only where the bundle allows it);
+    /// audited by kioskd without the numbers.
+    func verifyRegistration(nik: NIK, kk: String) async throws(ServiceFailure) -> RegistryCheck
+    /// Resubmits a returned application with its corrections (same id and tracking code, a new revision),
+    /// committed before it returns.
+    func resubmit(_ draft: CorrectionDraft) async throws(ServiceFailure) -> SubmissionReceipt
+    /// Prints the slip of a stored complaint (its reference, never its text); nil when printed, else why not.
+    func printComplaintSlip(reference: String, language: Language) async -> LocalizedText?
+    /// A complaint by its reference, with the Dinas's answer once it has come.
+    func complaintStatus(reference: String) async throws(ServiceFailure) -> ComplaintStatus
 
     /// Changes the UI must follow: the service going away and coming back, configuration applied, devices changed.
     /// In-process services never go away: their stream is empty.
@@ -85,9 +95,12 @@ public struct KioskInfo: Sendable, Equatable {
     public var demo: Bool
     /// Demo: which devices are real and which simulated, e.g. "printer: CUPS kiosk; scanner: simulated".
     public var deviceSummary: String?
+    /// The bundle lets residents check their NIK and KK with the Dinas ("Cek NIK & KK").
+    public var registryCheck: Bool
 
     public init(desaName: String, openingHours: [String], announcement: LocalizedText?, profile: JurisdictionProfile,
-                idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil) {
+                idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil, registryCheck: Bool = false) {
+        self.registryCheck = registryCheck
         self.deviceSummary = deviceSummary
         self.desaName = desaName
         self.openingHours = openingHours
@@ -228,9 +241,12 @@ public struct ApplicationStatus: Sendable, Equatable {
     public var expected: [ExpectedProduct]
     /// The Dinas's reason when it returned or rejected the application (untrusted text: sanitize before display).
     public var reason: String?
+    /// What the resident can correct at this kiosk ("Perbaiki"), when the Dinas returned the application.
+    public var correction: CorrectionRequest?
 
     public init(trackingCode: TrackingCode, serviceName: LocalizedText, state: ApplicationState, history: [Step],
-                expected: [ExpectedProduct], reason: String?) {
+                expected: [ExpectedProduct], reason: String?, correction: CorrectionRequest? = nil) {
+        self.correction = correction
         self.trackingCode = trackingCode
         self.serviceName = serviceName
         self.state = state
@@ -277,6 +293,99 @@ public struct Complaint: Sendable, Equatable {
         self.text = text
         self.contact = contact
         self.language = language
+    }
+}
+
+/// A returned application the resident can correct: what the Dinas named (requirement ids to scan again, form
+/// keys to answer again). kioskd fills in the application's own requirements when the Dinas named none.
+public struct CorrectionRequest: Sendable, Equatable, Codable {
+    public var applicationID: UUID
+    public var service: String
+    public var requirements: [String]
+    public var fields: [String]
+
+    public init(applicationID: UUID, service: String, requirements: [String], fields: [String]) {
+        self.applicationID = applicationID
+        self.service = service
+        self.requirements = requirements
+        self.fields = fields
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case service, requirements, fields
+        case applicationID = "application_id"
+    }
+}
+
+/// The corrected parts of a returned application, resubmitted under the same id.
+public struct CorrectionDraft: Sendable, Equatable {
+    public var id: UUID
+    /// Who corrects it: must be the applicant.
+    public var applicant: NIK
+    /// The answers given again (merged over the earlier form by kioskd).
+    public var form: [String: String]
+    /// Requirement id → the new scan tokens (replacing that requirement's pages).
+    public var scans: [String: [String]]
+    public var language: Language
+
+    public init(id: UUID, applicant: NIK, form: [String: String], scans: [String: [String]], language: Language) {
+        self.id = id
+        self.applicant = applicant
+        self.form = form
+        self.scans = scans
+        self.language = language
+    }
+}
+
+/// The Dinas's answer to "are this NIK and this KK registered together?" (LOPE CAPIL).
+public struct RegistryCheck: Sendable, Equatable, Codable {
+    public var match: Bool
+    /// On a match, the registered name masked ("M**** N***"); never a full name.
+    public var nameMasked: String?
+
+    public init(match: Bool, nameMasked: String?) {
+        self.match = match
+        self.nameMasked = nameMasked
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case match
+        case nameMasked = "name_masked"
+    }
+
+    /// A KK number: 16 digits.
+    public static func kkProblem(_ digits: String) -> LocalizedText? {
+        guard digits.count == 16, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            return LocalizedText("Nomor KK harus 16 angka.", "The KK number must be 16 digits.")
+        }
+        return nil
+    }
+}
+
+/// A complaint as the resident follows it up at "Cek Status".
+public struct ComplaintStatus: Sendable, Equatable, Codable {
+    public var reference: String
+    public var category: ComplaintCategory
+    /// Local time it was filed, "2026-12-03 10:15".
+    public var filedAt: String
+    /// Whether it has reached the Dinas.
+    public var sent: Bool
+    public var answer: String?
+    public var answeredAt: String?
+
+    public init(reference: String, category: ComplaintCategory, filedAt: String, sent: Bool, answer: String?, answeredAt: String?) {
+        self.reference = reference
+        self.category = category
+        self.filedAt = filedAt
+        self.sent = sent
+        self.answer = answer
+        self.answeredAt = answeredAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reference, category, sent, answer
+        case filedAt = "filed_at"
+        case answeredAt = "answered_at"
     }
 }
 

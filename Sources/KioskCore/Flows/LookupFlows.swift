@@ -1,16 +1,23 @@
 import Foundation
 
 /// "Cek Status": a card tap or a tracking code → the application's state, history, expected date, and the
-/// Dinas's reason when it was returned.
+/// Dinas's reason when it was returned; or a complaint number (`PGD-XXXX-XXXX`, the "PGD" may be left out) →
+/// the complaint and the Dinas's answer.
 public struct StatusFlow: Sendable, Equatable {
     public enum Step: Sendable, Equatable {
         case ask
         case looking
         case results([ApplicationStatus])
+        case complaint(ComplaintStatus)
     }
 
+    /// What complaint numbers start with; the rest is a tracking code.
+    public static let complaintPrefix = "PGD"
+
     public private(set) var step: Step = .ask
-    public private(set) var codeEntry = TextEntry(.trackingCode, maxLength: TrackingCode.length)
+    public private(set) var codeEntry = TextEntry(.trackingCode, maxLength: TrackingCode.length + StatusFlow.complaintPrefix.count)
+    /// The code looked up as an application; when there is none, it is tried as a complaint number.
+    private var pendingComplaint: String?
     /// Which result is open when a card found several applications.
     public private(set) var selected = 0
     public private(set) var problem: LocalizedText?
@@ -26,7 +33,10 @@ public struct StatusFlow: Sendable, Equatable {
         case backspace
         case confirm
         case found(Result<[ApplicationStatus], ServiceFailure>)
+        case complaintFound(Result<ComplaintStatus, ServiceFailure>)
         case select(Int)
+        /// "Perbaiki" on a returned application.
+        case correct
         case back
     }
 
@@ -34,7 +44,7 @@ public struct StatusFlow: Sendable, Equatable {
         switch (self.step, event) {
         case (.ask, .back), (.looking, .back):
             return [.exit]
-        case (.results, .back):
+        case (.results, .back), (.complaint, .back):
             self.step = .ask
             self.codeEntry.clear()
         case (.ask, .card(let nik)):
@@ -49,13 +59,37 @@ public struct StatusFlow: Sendable, Equatable {
         case (.ask, .backspace):
             self.codeEntry.backspace()
         case (.ask, .confirm):
+            var text = self.codeEntry.text
+            let complaint = text.count > TrackingCode.length && text.hasPrefix(StatusFlow.complaintPrefix)
+            if complaint { text.removeFirst(StatusFlow.complaintPrefix.count) }
             do {
-                let code = try TrackingCode(self.codeEntry.text)
+                let code = try TrackingCode(text)
                 self.problem = nil
                 self.step = .looking
+                let reference = StatusFlow.complaintPrefix + "-" + code.formatted
+                if complaint {
+                    self.pendingComplaint = nil
+                    return [.lookupComplaint(reference: reference)]
+                }
+                self.pendingComplaint = reference
                 return [.lookupStatus(trackingCode: code.raw)]
             } catch {
                 self.problem = error.message
+            }
+        case (.looking, .found(.failure(let f))) where f.code == "not_found" && self.pendingComplaint != nil:
+            // No application with this code: it may be a complaint number typed without "PGD".
+            let reference = self.pendingComplaint ?? ""
+            self.pendingComplaint = nil
+            return [.lookupComplaint(reference: reference)]
+        case (.looking, .complaintFound(let result)):
+            switch result {
+            case .success(let c): self.step = .complaint(c)
+            case .failure(let f):
+                self.step = .ask
+                self.problem = f.code == "not_found"
+                    ? LocalizedText("Kode itu tidak ditemukan, baik sebagai permohonan maupun pengaduan. Periksa lagi kodenya.",
+                                    "That code was not found, neither as an application nor as a complaint. Check the code again.")
+                    : f.message
             }
         case (.looking, .found(let result)):
             switch result {
@@ -72,6 +106,8 @@ public struct StatusFlow: Sendable, Equatable {
             }
         case (.results(let list), .select(let i)) where list.indices.contains(i):
             self.selected = i
+        case (.results(let list), .correct):
+            if let c = list[min(self.selected, list.count - 1)].correction { return [.startCorrection(c)] }
         default:
             break
         }
@@ -251,6 +287,13 @@ public struct ComplaintFlow: Sendable, Equatable {
     }
 
     public static let maxLength = 280
+    /// What became of the printed slip: nil while printing, then printed or why not.
+    public private(set) var slip: SlipOutcome?
+
+    public enum SlipOutcome: Sendable, Equatable {
+        case printed
+        case failed(LocalizedText)
+    }
     public private(set) var step: Step = .category
     public private(set) var category: ComplaintCategory?
     public private(set) var textEntry = TextEntry(.free, maxLength: ComplaintFlow.maxLength)
@@ -268,11 +311,15 @@ public struct ComplaintFlow: Sendable, Equatable {
         case backspace
         case confirm
         case sent(Result<String, ServiceFailure>)
+        /// The slip printed (nil) or what went wrong; the complaint is stored either way.
+        case slipPrinted(LocalizedText?)
         case back
     }
 
     public mutating func handle(_ event: Event) -> [FlowEffect] {
         switch (self.step, event) {
+        case (.sent, .slipPrinted(let problem)):
+            self.slip = problem.map { .failed($0) } ?? .printed
         case (.category, .back), (.sent, .back), (.sent, .confirm):
             return [.exit]
         case (.text, .back):
@@ -312,7 +359,10 @@ public struct ComplaintFlow: Sendable, Equatable {
                 contact: self.contactEntry.isEmpty ? nil : self.contactEntry.text, language: self.language))]
         case (.sending, .sent(let result)):
             switch result {
-            case .success(let reference): self.step = .sent(reference: reference)
+            case .success(let reference):
+                self.step = .sent(reference: reference)
+                // Stored first; the slip is a separate step that cannot undo it.
+                return [.printComplaintSlip(reference: reference, language: self.language)]
             case .failure(let f):
                 self.problem = f.message
                 self.step = .review
@@ -341,6 +391,101 @@ public struct InfoFlow: Sendable, Equatable {
         case .back:
             if self.selected == nil { return [.exit] }
             self.selected = nil
+        }
+        return []
+    }
+}
+
+/// "Cek NIK & KK" (LOPE CAPIL, OI Pasal 10), where the bundle allows it: the resident's NIK (card or keypad) and
+/// KK number → the Dinas says whether they are registered together. Only match / no match and a masked name are
+/// shown; nothing is kept.
+public struct VerifyFlow: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case nik
+        case kk
+        case checking
+        case result(RegistryCheck)
+    }
+
+    public private(set) var step: Step = .nik
+    public private(set) var nik: NIK?
+    public private(set) var nikEntry = TextEntry(.digits, maxLength: 16)
+    public private(set) var kkEntry = TextEntry(.digits, maxLength: 16)
+    public private(set) var problem: LocalizedText?
+    public let today: CivilDate
+
+    public init(today: CivilDate) { self.today = today }
+
+    public var isBusy: Bool { self.step == .checking }
+
+    public enum Event: Sendable, Equatable {
+        case card(NIK)
+        case cardUnreadable
+        case key(Character)
+        case backspace
+        case confirm
+        case checked(Result<RegistryCheck, ServiceFailure>)
+        case back
+    }
+
+    public mutating func handle(_ event: Event) -> [FlowEffect] {
+        switch (self.step, event) {
+        case (.nik, .back), (.checking, .back):
+            return [.exit]
+        case (.kk, .back):
+            self.nik = nil
+            self.kkEntry.clear()
+            self.problem = nil
+            self.step = .nik
+        case (.result, .back), (.result, .confirm):
+            return [.exit]
+        case (.nik, .card(let n)):
+            self.nik = n
+            self.problem = nil
+            self.step = .kk
+        case (.nik, .cardUnreadable):
+            self.problem = CardTap.unreadableMessage
+        case (.nik, .key(let c)):
+            self.nikEntry.type(c)
+            self.problem = nil
+        case (.nik, .backspace):
+            self.nikEntry.backspace()
+        case (.nik, .confirm):
+            do {
+                self.nik = try NIK(self.nikEntry.text, today: self.today)
+                self.nikEntry.clear()
+                self.problem = nil
+                self.step = .kk
+            } catch {
+                self.problem = error.message
+            }
+        case (.kk, .key(let c)):
+            self.kkEntry.type(c)
+            self.problem = nil
+        case (.kk, .backspace):
+            self.kkEntry.backspace()
+        case (.kk, .confirm):
+            guard let nik = self.nik else { break }
+            if let p = RegistryCheck.kkProblem(self.kkEntry.text) {
+                self.problem = p
+                break
+            }
+            self.problem = nil
+            self.step = .checking
+            return [.verifyRegistration(nik, kk: self.kkEntry.text)]
+        case (.checking, .checked(let result)):
+            switch result {
+            case .success(let r):
+                // The numbers are not needed any more.
+                self.kkEntry.clear()
+                self.nik = nil
+                self.step = .result(r)
+            case .failure(let f):
+                self.problem = f.message
+                self.step = .kk
+            }
+        default:
+            break
         }
         return []
     }

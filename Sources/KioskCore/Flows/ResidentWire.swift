@@ -24,6 +24,7 @@ public enum ResidentWire {
         public var deviceSummary: String?
         /// kioskd drives a simulated card reader: `resident.card.tap_test` taps its test card.
         public var testCard: Bool
+        public var registryCheck: Bool?
 
         public init(_ info: KioskInfo, configVersion: Int, testCard: Bool) {
             self.desaName = info.desaName
@@ -35,13 +36,14 @@ public enum ResidentWire {
             self.jurisdiction = info.profile
             self.deviceSummary = info.deviceSummary
             self.testCard = testCard
+            self.registryCheck = info.registryCheck ? true : nil
         }
 
         /// The domain value; `demo` is the UI's own choice (kiosk-ui --demo), not kioskd's.
         public func info(demo: Bool) -> KioskInfo {
             KioskInfo(desaName: self.desaName, openingHours: self.openingHours, announcement: self.announcement,
                       profile: self.jurisdiction, idleTimeoutSeconds: self.idleTimeoutSeconds, demo: demo,
-                      deviceSummary: self.deviceSummary)
+                      deviceSummary: self.deviceSummary, registryCheck: self.registryCheck == true)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -144,6 +146,33 @@ public enum ResidentWire {
         }
     }
 
+    /// `resident.resubmit`'s params: the corrected parts of a returned application.
+    public struct Correction: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var applicantNIK: String
+        public var form: [String: String]
+        public var scans: [String: [String]]
+        public var language: Language
+
+        public init(_ d: CorrectionDraft) {
+            self.id = d.id
+            self.applicantNIK = d.applicant.digits
+            self.form = d.form
+            self.scans = d.scans
+            self.language = d.language
+        }
+
+        public func draft(today: CivilDate) throws(NIKError) -> CorrectionDraft {
+            CorrectionDraft(id: self.id, applicant: try NIK(self.applicantNIK, today: today), form: self.form,
+                            scans: self.scans, language: self.language)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, form, scans, language
+            case applicantNIK = "applicant_nik"
+        }
+    }
+
     public struct Expected: Codable, Sendable, Equatable {
         public var name: LocalizedText
         public var due: LocalizedText
@@ -188,8 +217,10 @@ public enum ResidentWire {
         public var history: [Step]
         public var expected: [Expected]
         public var reason: String?
+        public var correction: CorrectionRequest?
 
         public init(_ s: ApplicationStatus) {
+            self.correction = s.correction
             self.trackingCode = s.trackingCode
             self.serviceName = s.serviceName
             self.state = s.state
@@ -201,11 +232,11 @@ public enum ResidentWire {
         public var status: ApplicationStatus {
             ApplicationStatus(trackingCode: self.trackingCode, serviceName: self.serviceName, state: self.state,
                               history: self.history.map { .init(at: $0.at, state: $0.state) },
-                              expected: self.expected.map(\.product), reason: self.reason)
+                              expected: self.expected.map(\.product), reason: self.reason, correction: self.correction)
         }
 
         enum CodingKeys: String, CodingKey {
-            case state, history, expected, reason
+            case state, history, expected, reason, correction
             case trackingCode = "tracking_code"
             case serviceName = "service_name"
         }

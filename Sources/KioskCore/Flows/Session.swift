@@ -9,10 +9,13 @@ public struct KioskSession: Sendable, Equatable {
         case status(StatusFlow)
         case collect(CollectFlow)
         case complaint(ComplaintFlow)
+        case verify(VerifyFlow)
     }
 
     public enum Menu: String, Sendable, Equatable, CaseIterable {
         case info, apply, status, collect, complaint
+        /// "Cek NIK & KK": only where the bundle allows it.
+        case verify
 
         public var label: LocalizedText {
             switch self {
@@ -21,6 +24,7 @@ public struct KioskSession: Sendable, Equatable {
             case .status: return LocalizedText("Cek Status", "Check status")
             case .collect: return LocalizedText("Ambil Dokumen", "Collect documents")
             case .complaint: return LocalizedText("Pengaduan", "Complaints")
+            case .verify: return LocalizedText("Cek NIK & KK", "Check NIK & KK")
             }
         }
     }
@@ -34,6 +38,7 @@ public struct KioskSession: Sendable, Equatable {
         case status(StatusFlow.Event)
         case collect(CollectFlow.Event)
         case complaint(ComplaintFlow.Event)
+        case verify(VerifyFlow.Event)
         /// From the card reader, routed to whichever step is waiting for identity.
         case card(CardTap)
         /// "Kembali": back within the open flow.
@@ -79,6 +84,7 @@ public struct KioskSession: Sendable, Equatable {
         case .status(let f): return f.isBusy
         case .collect(let f): return f.isBusy
         case .complaint(let f): return f.isBusy
+        case .verify(let f): return f.isBusy
         case .home, .info: return false
         }
     }
@@ -106,7 +112,8 @@ public struct KioskSession: Sendable, Equatable {
         let userInput: Bool
         switch event {
         case .apply(.scanFinished), .apply(.submitted), .status(.found), .collect(.found), .collect(.progress),
-             .collect(.printFinished), .complaint(.sent), .card(.removed):
+             .collect(.printFinished), .complaint(.sent), .complaint(.slipPrinted), .status(.complaintFound), .verify(.checked),
+             .apply(.receiptPrinted), .card(.removed):
             userInput = false
         default:
             userInput = true
@@ -130,6 +137,7 @@ public struct KioskSession: Sendable, Equatable {
             case .status: self.screen = .status(StatusFlow())
             case .collect: self.screen = .collect(CollectFlow(today: self.today))
             case .complaint: self.screen = .complaint(ComplaintFlow())
+            case .verify: self.screen = .verify(VerifyFlow(today: self.today))
             }
             self.propagateLanguage()
             return []
@@ -150,6 +158,8 @@ public struct KioskSession: Sendable, Equatable {
         case (.status, .unreadable): return self.route(back: false, .status(.cardUnreadable))
         case (.collect, .inserted(let nik)): return self.route(back: false, .collect(.card(nik)))
         case (.collect, .unreadable): return self.route(back: false, .collect(.cardUnreadable))
+        case (.verify, .inserted(let nik)): return self.route(back: false, .verify(.card(nik)))
+        case (.verify, .unreadable): return self.route(back: false, .verify(.cardUnreadable))
         default: return []
         }
     }
@@ -172,7 +182,15 @@ public struct KioskSession: Sendable, Equatable {
         case (.complaint(var f), _):
             if back { effects = f.handle(.back) } else if case .complaint(let e) = event { effects = f.handle(e) }
             self.screen = .complaint(f)
+        case (.verify(var f), _):
+            if back { effects = f.handle(.back) } else if case .verify(let e) = event { effects = f.handle(e) }
+            self.screen = .verify(f)
         case (.home, _):
+            return []
+        }
+        if case .startCorrection(let request)? = effects.first {
+            self.screen = .apply(ApplyFlow(profile: self.profile, today: self.today, correcting: request))
+            self.propagateLanguage()
             return []
         }
         if effects.contains(.exit) {

@@ -72,3 +72,57 @@ public enum ReceiptRenderer {
         return pdf.data()
     }
 }
+
+/// What a complaint slip (bukti pengaduan) shows: the reference the resident quotes to follow it up, never the
+/// complaint's text (it may name people) nor the contact number.
+public struct ComplaintSlip: Sendable {
+    public var dinasName: String
+    public var kioskName: String
+    public var reference: String
+    public var category: String
+    public var filedAt: Date
+    public var utcOffset: UTCOffset
+    public var timeZoneName: String
+    public var complaintChannels: [String]
+
+    public init(dinasName: String, kioskName: String, reference: String, category: String, filedAt: Date,
+                utcOffset: UTCOffset, timeZoneName: String, complaintChannels: [String]) {
+        self.dinasName = dinasName
+        self.kioskName = kioskName
+        self.reference = reference
+        self.category = category
+        self.filedAt = filedAt
+        self.utcOffset = utcOffset
+        self.timeZoneName = timeZoneName
+        self.complaintChannels = complaintChannels
+    }
+}
+
+extension ReceiptRenderer {
+    /// The complaint slip as a one-page A4 PDF.
+    public static func render(_ s: ComplaintSlip, language: Language) -> Data {
+        let en = language == .en
+        var pdf = PDFDocument()
+        let left = 56.0
+        var y = 780.0
+        func line(_ t: String, size: Double = 11, bold: Bool = false, gap: Double = 16) {
+            pdf.text(t, x: left, y: y, size: size, bold: bold)
+            y -= gap
+        }
+        line(en ? "COMPLAINT SLIP" : "BUKTI PENGADUAN", size: 16, bold: true, gap: 20)
+        line(s.dinasName, size: 10)
+        line((en ? "Kiosk: " : "Kios: ") + s.kioskName, size: 10, gap: 24)
+        pdf.line(x1: left, y1: y + 12, x2: 539, y2: y + 12)
+        line(en ? "Complaint number" : "Nomor pengaduan", size: 10)
+        line(s.reference, size: 26, bold: true, gap: 30)
+        line((en ? "About: " : "Tentang: ") + s.category)
+        line((en ? "Filed: " : "Diajukan: ") + "\(s.utcOffset.timestamp(of: s.filedAt)) \(s.timeZoneName)", gap: 22)
+        line(en ? "The Dinas answers your complaint. To read the answer, choose Check status at the kiosk and type"
+                : "Dinas akan menjawab pengaduan Anda. Untuk membaca jawabannya, pilih Cek Status di kios dan ketik", size: 10, gap: 14)
+        line(en ? "the complaint number above." : "nomor pengaduan di atas.", size: 10, gap: 22)
+        line(en ? "Other complaint channels:" : "Saluran pengaduan lain:", bold: true)
+        for ch in s.complaintChannels { line("  - " + ch, size: 10, gap: 14) }
+        if let qr = QRCode(s.reference) { pdf.qr(qr, x: 400, y: 600, side: 120) }
+        return pdf.data()
+    }
+}

@@ -221,6 +221,18 @@ public final class RemoteKioskServices: KioskServices {
         return try self.decode(value, ResidentWire.Receipt.self).receipt
     }
 
+    public func verifyRegistration(nik: NIK, kk: String) async throws(ServiceFailure) -> RegistryCheck {
+        let value = try await self.call("resident.verify", .object(["nik": .string(nik.digits), "kk": .string(kk)]), timeout: 60)
+        var r = try self.decode(value, RegistryCheck.self)
+        r.nameMasked = r.nameMasked.map { SafeText.visible(String($0.prefix(80))) }
+        return r
+    }
+
+    public func resubmit(_ draft: CorrectionDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        let value = try await self.call("resident.resubmit", .object(["correction": try self.encode(ResidentWire.Correction(draft))]), timeout: 300)
+        return try self.decode(value, ResidentWire.Receipt.self).receipt
+    }
+
     public func printReceipt(trackingCode: String, language: Language) async -> LocalizedText? {
         do throws(ServiceFailure) {
             let value = try await self.call("resident.receipt.print", .object([
@@ -267,5 +279,28 @@ public final class RemoteKioskServices: KioskServices {
             throw ServiceFailure("bad_reply", LocalizedText("Jawaban layanan kios tidak dikenali.", "The kiosk service's answer is not understood."))
         }
         return SafeText.visible(String(reference.prefix(64)))
+    }
+
+    public func printComplaintSlip(reference: String, language: Language) async -> LocalizedText? {
+        do throws(ServiceFailure) {
+            let value = try await self.call("resident.complaint.slip.print", .object([
+                "reference": .string(reference), "language": .string(language.rawValue),
+            ]), timeout: 3700)
+            guard let problem = value["problem"] else { return nil }
+            return try self.decode(problem, LocalizedText.self)
+        } catch {
+            return error.message
+        }
+    }
+
+    public func complaintStatus(reference: String) async throws(ServiceFailure) -> ComplaintStatus {
+        let value = try await self.call("resident.complaint.status", .object(["reference": .string(reference)]))
+        var c = try self.decode(value, ComplaintStatus.self)
+        // Shown on the terminal: bounded and without control characters, whatever kioskd sent.
+        c.reference = SafeText.visible(String(c.reference.prefix(32)))
+        c.filedAt = SafeText.visible(String(c.filedAt.prefix(32)))
+        c.answer = c.answer.map { SafeText.visible(String($0.prefix(1000))) }
+        c.answeredAt = c.answeredAt.map { SafeText.visible(String($0.prefix(32))) }
+        return c
     }
 }

@@ -242,6 +242,25 @@ public final class ControlMethods: ControlHandler {
             }
             kiosk.sync?.wake()
             return try self.encode(ResidentWire.Receipt(receipt))
+        case "resident.verify":
+            let nik = try self.nik(params)
+            let kk = try self.identifier(params, "kk")
+            return try self.encode(try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.verifyRegistration(nik: nik, kk: kk)
+            })
+        case "resident.resubmit":
+            let wire = try self.param(params, "correction", ResidentWire.Correction.self)
+            let draft: CorrectionDraft
+            do throws(NIKError) {
+                draft = try wire.draft(today: kiosk.useCases.today)
+            } catch {
+                throw ControlError("invalid_nik", error.message, field: "correction.applicant_nik")
+            }
+            let receipt = try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.resubmit(draft, owner: connection.id)
+            }
+            kiosk.sync?.wake()
+            return try self.encode(ResidentWire.Receipt(receipt))
         case "resident.receipt.print":
             let code = try self.identifier(params, "tracking_code")
             let language = try self.param(params, "language", Language.self)
@@ -281,6 +300,16 @@ public final class ControlMethods: ControlHandler {
             }
             kiosk.sync?.wake()
             return .object(["reference": .string(reference)])
+        case "resident.complaint.slip.print":
+            let reference = try self.identifier(params, "reference")
+            let language = try self.param(params, "language", Language.self)
+            let problem = await kiosk.useCases.printComplaintSlip(reference: reference, language: language)
+            return problem.map { (try? JSONValue(encoding: ["problem": $0])) ?? .null } ?? .object([:])
+        case "resident.complaint.status":
+            let reference = try self.identifier(params, "reference")
+            return try self.encode(try await Self.resident { () async throws(ServiceFailure) in
+                try await kiosk.useCases.complaintStatus(reference: reference)
+            })
 
         // MARK: staff
         case "staff.status", "admin.status":

@@ -131,10 +131,22 @@ public final class Kioskd: Sendable {
         if let url = settings.dinas.url, let token {
             var options = SyncOptions()
             options.kioskdVersion = KioskVersion.string
+            let client = DinasClient(endpoint: DinasEndpoint(baseURL: url, kioskID: kioskID, token: token),
+                                     requestTimeout: Double(settings.dinas.requestTimeoutSeconds))
+            // "Cek NIK & KK" asks the same Dinas, synchronously, when the bundle offers it.
+            useCases.attachRegistry { nik, kk throws(ServiceFailure) in
+                do throws(SyncError) {
+                    let r = try await client.verify(nik: nik, kk: kk)
+                    return RegistryCheck(match: r.match, nameMasked: r.nameMasked)
+                } catch {
+                    log.warning("registry", "verify failed: \(error)")
+                    throw ServiceFailure("dinas_unreachable", LocalizedText(
+                        "Dinas belum dapat dihubungi. Coba lagi nanti.", "The Dinas cannot be reached now. Try again later."))
+                }
+            }
             let engine = SyncEngine(
                 store: store,
-                client: DinasClient(endpoint: DinasEndpoint(baseURL: url, kioskID: kioskID, token: token),
-                                    requestTimeout: Double(settings.dinas.requestTimeoutSeconds)),
+                client: client,
                 trustedKeys: trusted, configStore: config.bundles, options: options,
                 log: { log.info("sync", $0) },
                 deviceReport: { (try? JSONSerialization.jsonObject(with: (try? KioskJSON.encode(devices.report)) ?? Data())) as? [String: Any] ?? [:] })

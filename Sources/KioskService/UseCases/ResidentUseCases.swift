@@ -17,10 +17,14 @@ public struct ResidentSettings: Sendable {
     public var printTimeoutSeconds: Double
     public var demo: Bool
     public var deviceSummary: String?
+    /// Residents may check their NIK and KK with the Dinas (the bundle's `registry_check`).
+    public var registryCheck: Bool
 
     public init(desaName: String, openingHours: [String] = [], announcement: LocalizedText? = nil,
                 idleTimeoutSeconds: Int = 120, reprintLimit: Int = 2, lowPaperThreshold: Int = 20,
-                printTimeoutSeconds: Double = 120, demo: Bool = false, deviceSummary: String? = nil) {
+                printTimeoutSeconds: Double = 120, demo: Bool = false, deviceSummary: String? = nil,
+                registryCheck: Bool = false) {
+        self.registryCheck = registryCheck
         self.deviceSummary = deviceSummary
         self.desaName = desaName
         self.openingHours = openingHours
@@ -49,6 +53,15 @@ public final class KioskUseCases: KioskServices {
     private let scans = Mutex<[String: HeldScan]>([:])
     /// The reader said it is gone (unplugged, failed) and no card has been read since.
     private let readerGone = Flag()
+    /// Asks the Dinas about a NIK and KK (set by kioskd when a Dinas link is configured).
+    private let registry = Mutex<RegistryLookup?>(nil)
+
+    public typealias RegistryLookup = @Sendable (NIK, String) async throws(ServiceFailure) -> RegistryCheck
+
+    /// Connects "Cek NIK & KK" to the Dinas (kioskd does this with its Dinas client).
+    public func attachRegistry(_ lookup: @escaping RegistryLookup) {
+        self.registry.withLock { $0 = lookup }
+    }
 
     struct HeldScan {
         var pages: [ScannedPage]
@@ -97,7 +110,8 @@ public final class KioskUseCases: KioskServices {
         return KioskInfo(desaName: settings.desaName, openingHours: self.settings.openingHours,
                   announcement: settings.announcement, profile: self.profile,
                   idleTimeoutSeconds: settings.idleTimeoutSeconds, demo: settings.demo,
-                  deviceSummary: settings.deviceSummary)
+                  deviceSummary: settings.deviceSummary,
+                  registryCheck: settings.registryCheck && self.registry.withLock { $0 != nil })
     }
 
     public func cardEvents() -> AsyncStream<CardTap> { self.cards }
@@ -238,35 +252,14 @@ public final class KioskUseCases: KioskServices {
             } catch {
                 throw ServiceFailure(error.code, error.message)
             }
-            // The draft comes from a client: every scan must be for a requirement this service declares.
-            let known = Set(service.requirements.flatMap { [$0.id] + ($0.alternatives ?? []).map(\.id) })
-            if let unknown = draft.scans.keys.sorted().first(where: { !known.contains($0) }) {
-                throw ServiceFailure("unknown_requirement", LocalizedText(
-                    "Persyaratan \"\(SafeText.visible(String(unknown.prefix(80))))\" tidak dikenal untuk layanan ini.",
-                    "Requirement \"\(SafeText.visible(String(unknown.prefix(80))))\" is not known for this service."))
-            }
-            var attachments: [NewAttachment] = []
-            let held = self.scans.withLock { $0 }
-            for (requirement, tokens) in draft.scans.sorted(by: { $0.key < $1.key }) {
-                let limit = service.requirements.first { $0.id == requirement }?.pageLimit ?? Requirement.pageLimit
-                let pages = tokens.reduce(0) { $0 + (held[$1]?.pages.count ?? 0) }
-                guard pages <= limit else {
-                    throw ServiceFailure("too_many_pages", LocalizedText(
-                        "Terlalu banyak halaman untuk satu dokumen (paling banyak \(limit)).",
-                        "Too many pages for one document (at most \(limit))."))
-                }
-                for token in tokens {
-                    guard let scan = held[token], owner == nil || scan.owner == owner else {
-                        throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
-                                                                           "A scan is missing; please scan the document again."))
-                    }
-                    attachments += scan.pages.map { NewAttachment(requirement: requirement, path: $0.path) }
-                }
-            }
+            let attachments = try self.attachments(draft.scans, service: service, owner: owner)
             let consent = "\(SafeText.strip(draft.consentVersion)) accepted; language \(draft.language.rawValue)"
+            let protected = Set(service.formFields(for: draft.facts).filter(\.isProtected).map(\.key))
             let app = NewApplication(id: draft.id, service: draft.service, profile: profile.id,
                                      applicant: draft.applicant, eventDate: draft.eventDate, contact: draft.contact,
-                                     facts: draft.facts, attachments: attachments, consent: consent)
+                                     facts: draft.facts, attachments: attachments, consent: consent,
+                                     form: draft.form, protectedFields: protected,
+                                     notify: draft.notify.flatMap(NotifyChannel.init(rawValue:)))
             do throws(StoreError) {
                 let receipt = try await StoreWork.run { () throws(StoreError) in try self.store.submit(app) }
                 stored = try self.store.application(receipt.id.uuidString)
@@ -275,6 +268,107 @@ public final class KioskUseCases: KioskServices {
             }
             for token in draft.scans.values.joined() { await self.discardScan(token, owner: owner) }
         }
+        return SubmissionReceipt(trackingCode: stored.trackingCode, expected: self.expected(stored))
+    }
+
+    /// The held scans of a draft as attachments: each for a requirement the service declares (or one of its
+    /// alternatives), taken by this session, within the requirement's page limit.
+    private func attachments(_ scans: [String: [String]], service: Service, owner: Int?) throws(ServiceFailure) -> [NewAttachment] {
+        // The draft comes from a client: every scan must be for a requirement this service declares.
+        let known = Set(service.requirements.flatMap { [$0.id] + ($0.alternatives ?? []).map(\.id) })
+        if let unknown = scans.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ServiceFailure("unknown_requirement", LocalizedText(
+                "Persyaratan \"\(SafeText.visible(String(unknown.prefix(80))))\" tidak dikenal untuk layanan ini.",
+                "Requirement \"\(SafeText.visible(String(unknown.prefix(80))))\" is not known for this service."))
+        }
+        var attachments: [NewAttachment] = []
+        let held = self.scans.withLock { $0 }
+        for (requirement, tokens) in scans.sorted(by: { $0.key < $1.key }) {
+            let limit = service.requirements.first { $0.id == requirement }?.pageLimit ?? Requirement.pageLimit
+            let pages = tokens.reduce(0) { $0 + (held[$1]?.pages.count ?? 0) }
+            guard pages <= limit else {
+                throw ServiceFailure("too_many_pages", LocalizedText(
+                    "Terlalu banyak halaman untuk satu dokumen (paling banyak \(limit)).",
+                    "Too many pages for one document (at most \(limit))."))
+            }
+            for token in tokens {
+                guard let scan = held[token], owner == nil || scan.owner == owner else {
+                    throw ServiceFailure("scan_missing", LocalizedText("Hasil pindai hilang; pindai ulang dokumen.",
+                                                                       "A scan is missing; please scan the document again."))
+                }
+                attachments += scan.pages.map { NewAttachment(requirement: requirement, path: $0.path) }
+            }
+        }
+        return attachments
+    }
+
+    /// What a returned application lets the resident correct: what the Dinas named, or, when it named nothing,
+    /// every document the application carried (nil unless it is returned for correction).
+    func correctionRequest(_ app: StoredApplication) -> CorrectionRequest? {
+        guard app.state == .returnedForCorrection, let service = self.profile.service(app.service) else { return nil }
+        var requirements = app.correction?.requirements ?? []
+        let fields = (app.correction?.fields ?? []).filter { key in (service.form ?? []).contains { $0.key == key } }
+        let known = Set(service.requirements.flatMap { [$0.id] + ($0.alternatives ?? []).map(\.id) })
+        requirements = requirements.filter(known.contains)
+        if requirements.isEmpty && fields.isEmpty {
+            var seen: [String] = []
+            for a in app.attachments where !seen.contains(a.requirement) && known.contains(a.requirement) { seen.append(a.requirement) }
+            requirements = seen
+        }
+        return CorrectionRequest(applicationID: app.id, service: app.service, requirements: requirements, fields: fields)
+    }
+
+    public func resubmit(_ draft: CorrectionDraft) async throws(ServiceFailure) -> SubmissionReceipt {
+        try await self.resubmit(draft, owner: nil)
+    }
+
+    /// "Perbaiki": the corrections of a returned application, by its applicant, resubmitted under the same id.
+    public func resubmit(_ draft: CorrectionDraft, owner: Int?) async throws(ServiceFailure) -> SubmissionReceipt {
+        let app: StoredApplication
+        let source: ManifestSource
+        do throws(StoreError) {
+            app = try self.store.application(draft.id.uuidString)
+            source = try self.store.manifestSource(app.id)
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        guard let request = self.correctionRequest(app), let service = self.profile.service(app.service) else {
+            throw ServiceFailure("not_returned", LocalizedText(
+                "Permohonan ini tidak sedang dikembalikan untuk diperbaiki.", "This application is not returned for correction."))
+        }
+        // Only the applicant corrects their application.
+        guard source.applicantNIK == draft.applicant.digits else {
+            throw ServiceFailure("not_applicant", LocalizedText(
+                "NIK ini bukan NIK pemohon. Hanya pemohon yang dapat memperbaiki permohonannya.",
+                "This is not the applicant's NIK. Only the applicant can correct the application."))
+        }
+        let allowedScans = Set(request.requirements)
+        let allowedFields = Set(request.fields)
+        guard draft.scans.keys.allSatisfy({ key in
+            allowedScans.contains(key) || service.requirements.contains { r in allowedScans.contains(r.id) && (r.alternatives ?? []).contains { $0.id == key } }
+        }), draft.form.keys.allSatisfy(allowedFields.contains) else {
+            throw ServiceFailure("not_asked", LocalizedText(
+                "Hanya yang diminta Dinas yang dapat diperbaiki.", "Only what the Dinas asked for can be corrected."))
+        }
+        let form = source.form.merging(draft.form) { _, new in new }
+        do throws(RulesError) {
+            try service.checkForm(form, facts: source.facts, today: self.today)
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        let attachments = try self.attachments(draft.scans, service: service, owner: owner)
+        let protected = Set(service.formFields(for: source.facts).filter(\.isProtected).map(\.key))
+        let stored: StoredApplication
+        do throws(StoreError) {
+            _ = try await StoreWork.run { () throws(StoreError) in
+                try self.store.resubmit(app.id, form: form, protectedFields: protected, attachments: attachments,
+                                        replacing: Set(draft.scans.keys))
+            }
+            stored = try self.store.application(app.id.uuidString)
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        for token in draft.scans.values.joined() { await self.discardScan(token, owner: owner) }
         return SubmissionReceipt(trackingCode: stored.trackingCode, expected: self.expected(stored))
     }
 
@@ -317,13 +411,7 @@ public final class KioskUseCases: KioskServices {
     /// Expected issuance per product, as the screens show it.
     func expected(_ app: StoredApplication) -> [ExpectedProduct] {
         ResidentFacing.issuance(of: app, store: self.store, profile: self.profile).map { i in
-            let due: LocalizedText
-            if let d = i.due {
-                due = LocalizedText(DatePicker.long(d, .id), DatePicker.long(d, .en))
-            } else {
-                due = i.pending ?? LocalizedText("menunggu keputusan Dinas", "waiting for the Dinas's decision")
-            }
-            return ExpectedProduct(name: i.name, due: due)
+            ExpectedProduct(name: i.name, due: ResidentFacing.due(i, conventions: self.profile.conventions))
         }
     }
 
@@ -336,7 +424,7 @@ public final class KioskUseCases: KioskServices {
         let reason = [.returnedForCorrection, .rejected].contains(app.state) ? app.stateReason : nil
         return ApplicationStatus(trackingCode: app.trackingCode, serviceName: name, state: app.state, history: history,
                                  expected: app.state == .ready || app.state == .printed ? [] : self.expected(app),
-                                 reason: reason)
+                                 reason: reason, correction: self.correctionRequest(app))
     }
 
     public func status(trackingCode: String) async throws(ServiceFailure) -> ApplicationStatus {
@@ -460,6 +548,75 @@ public final class KioskUseCases: KioskServices {
         return PrintReport(printed: false, sheets: 0, problem: problem)
     }
 
+    public func verifyRegistration(nik: NIK, kk: String) async throws(ServiceFailure) -> RegistryCheck {
+        guard self.settings.registryCheck else {
+            throw ServiceFailure("not_offered", LocalizedText("Cek NIK & KK tidak tersedia di kios ini.",
+                                                              "Checking a NIK and KK is not offered at this kiosk."))
+        }
+        if let p = RegistryCheck.kkProblem(kk) { throw ServiceFailure("invalid_kk", p) }
+        guard let lookup = self.registry.withLock({ $0 }) else {
+            throw ServiceFailure("no_dinas_link", LocalizedText("Kios belum terhubung ke Dinas. Coba lagi nanti.",
+                                                                "The kiosk is not connected to the Dinas. Try again later."))
+        }
+        do throws(ServiceFailure) {
+            let r = try await lookup(nik, kk)
+            // Audited without the numbers: the masked NIK and the outcome.
+            try? self.store.recordEvent(nil, event: "registry_check", actor: "resident",
+                                        detail: "nik \(nik.masked) kk \(NIK.mask(kk)) \(r.match ? "match" : "no match")")
+            return r
+        } catch {
+            try? self.store.recordEvent(nil, event: "registry_check_failed", actor: "resident",
+                                        detail: "nik \(nik.masked) \(error.code)")
+            throw error
+        }
+    }
+
+    public func printComplaintSlip(reference: String, language: Language) async -> LocalizedText? {
+        guard let c = try? self.store.complaint(reference: reference) else {
+            return LocalizedText("Pengaduan tidak ditemukan.", "Complaint not found.")
+        }
+        guard let printer = self.printer else { return LocalizedText("Printer tidak terpasang.", "No printer connected.") }
+        let category = ComplaintCategory(rawValue: c.category)?.label ?? LocalizedText(c.category, c.category)
+        let slip = ComplaintSlip(
+            dinasName: self.profile.dinas.text(language), kioskName: self.settings.desaName, reference: c.reference,
+            category: category.text(language), filedAt: c.createdAt, utcOffset: self.profile.conventions.utcOffset,
+            timeZoneName: self.profile.conventions.timeZoneName,
+            complaintChannels: self.profile.complaintChannels.filter { $0.kind != "kiosk" }
+                .map { "\($0.label.text(language)): \($0.value)" })
+        let path = "\(self.workDir)/complaint-\(UUID().uuidString.prefix(8)).pdf"
+        do {
+            try ReceiptRenderer.render(slip, language: language).write(to: URL(fileURLWithPath: path))
+        } catch {
+            return LocalizedText("Bukti pengaduan tidak dapat dibuat.", "The complaint slip could not be made.")
+        }
+        defer { unlink(path) }
+        do throws(PrinterError) {
+            let o = try await printer.print(path: path, title: "Bukti pengaduan \(c.reference)", timeout: self.settings.printTimeoutSeconds)
+            try? self.store.recordEvent(nil, event: o.printed ? "complaint_slip_printed" : "complaint_slip_print_failed",
+                                        actor: "kiosk", detail: "\(c.reference) \(o.detail)")
+            return o.printed ? nil : LocalizedText("Printer bermasalah (\(o.faultsSeen.joined(separator: ", "))).",
+                                                   "Printer problem (\(o.faultsSeen.joined(separator: ", "))).")
+        } catch {
+            return error.message
+        }
+    }
+
+    public func complaintStatus(reference: String) async throws(ServiceFailure) -> ComplaintStatus {
+        let found: StoredComplaint?
+        do throws(StoreError) {
+            found = try self.store.complaint(reference: reference)
+        } catch {
+            throw ServiceFailure(error.code, error.message)
+        }
+        guard let c = found else {
+            throw ServiceFailure("not_found", LocalizedText("Pengaduan tidak ditemukan.", "Complaint not found."))
+        }
+        let offset = self.profile.conventions.utcOffset
+        return ComplaintStatus(reference: c.reference, category: ComplaintCategory(rawValue: c.category) ?? .other,
+                               filedAt: offset.timestamp(of: c.createdAt), sent: c.sentAt != nil, answer: c.answer,
+                               answeredAt: c.answeredAt.map { offset.timestamp(of: $0) })
+    }
+
     public func fileComplaint(_ complaint: Complaint) async throws(ServiceFailure) -> String {
         do throws(StoreError) {
             return try self.store.fileComplaint(
@@ -478,7 +635,7 @@ extension ResidentSettings {
         self.init(desaName: kiosk.desaName, openingHours: kiosk.openingHours.map(Self.label), announcement: kiosk.announcement,
                   idleTimeoutSeconds: kiosk.idleTimeoutSeconds, reprintLimit: reprintLimit,
                   lowPaperThreshold: lowPaperThreshold, printTimeoutSeconds: printTimeoutSeconds, demo: demo,
-                  deviceSummary: deviceSummary)
+                  deviceSummary: deviceSummary, registryCheck: kiosk.registryCheck == true)
     }
 
     static let dayNames = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]

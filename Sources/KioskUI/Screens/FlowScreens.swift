@@ -5,7 +5,7 @@ extension Screens {
 
     func apply(_ f: ApplyFlow) -> Built {
         let step = self.applyStep(f)
-        var title = t("Ajukan", "Apply")
+        var title = f.correction == nil ? t("Ajukan", "Apply") : t("Perbaiki", "Correct")
         if let s = f.service { title += " — " + t(s.name) }
         return Built(spec: ScreenSpec(key: step.key, title: title, items: step.items, nav: step.nav ?? self.standardNav,
                                       problem: self.problemText(f.problem), reservesProblem: step.nav != []),
@@ -302,8 +302,12 @@ extension Screens {
         var items: [Item] = [.text(t("Periksa kembali sebelum mengirim:", "Check before sending:"), Theme.strong)]
         if let s = f.service { items.append(.text(t("Layanan: ", "Service: ") + t(s.name))) }
         items.append(.text(self.applicantLine(f.applicant)))
-        items.append(.text(t("Tanggal peristiwa: ", "Event date: ") + DatePicker.long(f.datePicker.value, self.language)))
-        for spec in f.askedFacts {
+        if f.correction != nil {
+            items.append(.text(t("Yang diperbaiki:", "What is corrected:"), Theme.strong))
+        } else {
+            items.append(.text(t("Tanggal peristiwa: ", "Event date: ") + DatePicker.long(f.datePicker.value, self.language)))
+        }
+        for spec in f.askedFacts where f.correction == nil {
             if let v = f.facts[spec.key] {
                 let value: String
                 switch v {
@@ -321,6 +325,11 @@ extension Screens {
         let pages = f.scans.values.joined().reduce(0) { $0 + $1.pages }
         let documents = f.scans.values.filter { !$0.isEmpty }.count
         items.append(.text(t("Dokumen: \(documents), \(pages) halaman", "Documents: \(documents), \(pages) page(s)")))
+        if f.correction != nil {
+            items.append(.text(t("Permohonan dikirim lagi ke Dinas dengan kode pelacakan yang sama.",
+                                 "The application goes to the Dinas again with the same tracking code.")))
+            return items
+        }
         var contact = f.contactEntry.isEmpty ? "-" : PhoneNumber.masked(f.contactEntry.text)
         if let n = f.notify { contact += t(" (dikabari lewat ", " (news by ") + (n == "sms" ? "SMS" : "WhatsApp") + ")" }
         items.append(.text(t("Kontak: ", "Contact: ") + contact))
@@ -335,8 +344,8 @@ extension Screens {
         switch f.step {
         case .ask, .looking:
             var items: [Item] = [
-                .text(t("Tempelkan KTP-el, atau ketik kode pelacakan dari tanda terima:",
-                        "Tap your KTP-el, or type the tracking code from your receipt:")),
+                .text(t("Tempelkan KTP-el, atau ketik kode dari tanda terima atau bukti pengaduan:",
+                        "Tap your KTP-el, or type the code from your receipt or complaint slip:")),
                 .text(t("Kode: ", "Code: ") + self.entryDisplay(f.codeEntry.text, length: TrackingCode.length), Theme.strong),
             ]
             if f.step == .looking { items.append(.text(t("Mencari…", "Looking…"), Theme.banner)) }
@@ -354,7 +363,28 @@ extension Screens {
                 }, perRow: 3))
             }
             items += self.statusItems(s)
-            return Built(spec: ScreenSpec(key: "status-result", title: title, items: items, nav: self.standardNav),
+            var nav = self.standardNav
+            if s.correction != nil {
+                nav.append(Button(t("Perbaiki ▶", "Correct ▶"), .session(.status(.correct)), tone: .primary))
+            }
+            return Built(spec: ScreenSpec(key: "status-result", title: title, items: items, nav: nav),
+                         keys: nil, enter: s.correction != nil ? .session(.status(.correct)) : nil)
+        case .complaint(let c):
+            var items: [Item] = [
+                .text(t("Pengaduan ", "Complaint ") + c.reference, Theme.strong),
+                .text(t("Tentang: ", "About: ") + t(c.category.label)),
+                .text(t("Diajukan: ", "Filed: ") + c.filedAt),
+            ]
+            if let answer = c.answer {
+                items.append(.text(t("Jawaban Dinas", "The Dinas's answer") + (c.answeredAt.map { " (\($0))" } ?? "") + ":", Theme.good))
+                items.append(.text(answer))
+            } else {
+                items.append(.text(c.sent ? t("Sudah diterima Dinas. Jawaban belum ada; silakan cek lagi nanti.",
+                                              "The Dinas has it. No answer yet; please check again later.")
+                                          : t("Tersimpan di kios dan akan dikirim ke Dinas saat jaringan tersedia.",
+                                              "Stored at the kiosk; it goes to the Dinas when the network is available."), Theme.banner))
+            }
+            return Built(spec: ScreenSpec(key: "status-complaint", title: title, items: items, nav: self.standardNav),
                          keys: nil, enter: nil)
         }
     }
@@ -366,6 +396,9 @@ extension Screens {
         ]
         if let reason = s.reason, !reason.isEmpty {
             items.append(.text(t("Alasan Dinas: ", "Dinas's reason: ") + reason, Theme.problem))
+        }
+        if s.correction != nil {
+            items.append(.text(t("Anda dapat memperbaikinya sekarang: tekan Perbaiki.", "You can correct it now: press Correct."), Theme.strong))
         }
         for e in s.expected { items.append(.text(t("Perkiraan selesai ", "Expected ") + t(e.name) + ": " + t(e.due))) }
         if s.state == .ready {
@@ -483,10 +516,71 @@ extension Screens {
             let items: [Item] = [
                 .text(t("Pengaduan tercatat dan akan dikirim ke Dinas.", "Your complaint is recorded and will be sent to the Dinas."), Theme.good),
                 .text(t("Nomor pengaduan: ", "Complaint number: ") + reference, Theme.strong),
+                .text(self.slipLine(f.slip), f.slip.map { if case .failed = $0 { return Theme.problem } else { return Theme.text } } ?? Theme.dim),
+                .text(t("Jawaban Dinas dapat dilihat di Cek Status dengan nomor ini.", "See the Dinas's answer at Check status with this number.")),
                 .buttons([Button(t("Selesai", "Done"), .session(.complaint(.confirm)), tone: .primary)], perRow: 1),
             ]
             return Built(spec: ScreenSpec(key: "complaint-sent", title: title, items: items, nav: [self.homeButton, self.languageButton]),
                          keys: nil, enter: .session(.complaint(.confirm)))
+        }
+    }
+}
+
+extension Screens {
+    // MARK: - Cek NIK & KK
+
+    func verify(_ f: VerifyFlow) -> Built {
+        let title = t("Cek NIK & KK", "Check NIK & KK")
+        var nav = self.standardNav
+        switch f.step {
+        case .nik:
+            var items: [Item] = [
+                .text(t("Tempelkan KTP-el, atau ketik NIK Anda (16 angka):", "Tap your KTP-el, or type your NIK (16 digits):")),
+                .text("NIK: " + self.entryDisplay(f.nikEntry.text, length: 16), Theme.strong),
+            ]
+            items += self.digitPad({ .verify(.key($0)) }, erase: .verify(.backspace), done: .verify(.confirm))
+            if self.info.demo { nav.insert(Button(t("Kartu uji", "Test card"), .tapTestCard), at: 2) }
+            return Built(spec: ScreenSpec(key: "verify-nik", title: title, items: items, nav: nav,
+                                          problem: self.problemText(f.problem), reservesProblem: true),
+                         keys: .verify, enter: .session(.verify(.confirm)))
+        case .kk, .checking:
+            var items: [Item] = [
+                .text(self.applicantLine(f.nik), Theme.dim),
+                .text(t("Ketik nomor Kartu Keluarga (16 angka):", "Type the family card (KK) number (16 digits):")),
+                .text("KK: " + self.entryDisplay(f.kkEntry.text, length: 16), Theme.strong),
+            ]
+            if f.step == .checking {
+                items.append(.text(t("Menanyakan ke Dinas…", "Asking the Dinas…"), Theme.banner))
+                return Built(spec: ScreenSpec(key: "verify-checking", title: title, items: items, nav: []), keys: nil, enter: nil)
+            }
+            items += self.digitPad({ .verify(.key($0)) }, erase: .verify(.backspace), done: .verify(.confirm))
+            return Built(spec: ScreenSpec(key: "verify-kk", title: title, items: items, nav: nav,
+                                          problem: self.problemText(f.problem), reservesProblem: true),
+                         keys: .verify, enter: .session(.verify(.confirm)))
+        case .result(let r):
+            var items: [Item] = []
+            if r.match {
+                items.append(.text(t("Terdaftar: NIK dan nomor KK Anda cocok di data Dinas.",
+                                     "Registered: your NIK and KK number match the Dinas's records."), Theme.good))
+                if let name = r.nameMasked { items.append(.text(t("Nama: ", "Name: ") + name)) }
+            } else {
+                items.append(.text(t("Tidak cocok: NIK dan nomor KK ini tidak ditemukan bersama di data Dinas.",
+                                     "No match: this NIK and KK number are not found together in the Dinas's records."), Theme.problem))
+                items.append(.text(t("Periksa nomornya, atau tanyakan ke petugas desa atau Dinas.",
+                                     "Check the numbers, or ask the desa staff or the Dinas.")))
+            }
+            return Built(spec: ScreenSpec(key: "verify-result", title: title, items: items,
+                                          nav: [self.homeButton, self.languageButton,
+                                                Button(t("Selesai", "Done"), .session(.verify(.confirm)), tone: .primary)]),
+                         keys: nil, enter: .session(.verify(.confirm)))
+        }
+    }
+
+    func slipLine(_ slip: ComplaintFlow.SlipOutcome?) -> String {
+        switch slip {
+        case nil: return t("Mencetak bukti pengaduan…", "Printing the complaint slip…")
+        case .printed: return t("Ambil bukti pengaduan Anda dari printer.", "Take your complaint slip from the printer.")
+        case .failed(let p): return t("Bukti belum tercetak: ", "The slip did not print: ") + t(p) + t(" Catat nomor di atas.", " Write down the number above.")
         }
     }
 }

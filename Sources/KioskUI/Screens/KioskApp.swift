@@ -231,12 +231,15 @@ public final class KioskApp {
         }
     }
 
+    /// A typed character (nil: backspace) for the flow the screen routes keys to.
     static func route(_ r: KeyRoute, backspace: Bool, _ c: Character?) -> KioskSession.Event {
+        let key = backspace ? nil : c
         switch r {
-        case .apply: return backspace ? .apply(.backspace) : .apply(.key(c!))
-        case .status: return backspace ? .status(.backspace) : .status(.key(c!))
-        case .collect: return backspace ? .collect(.backspace) : .collect(.key(c!))
-        case .complaint: return backspace ? .complaint(.backspace) : .complaint(.key(c!))
+        case .apply: return key.map { .apply(.key($0)) } ?? .apply(.backspace)
+        case .status: return key.map { .status(.key($0)) } ?? .status(.backspace)
+        case .collect: return key.map { .collect(.key($0)) } ?? .collect(.backspace)
+        case .complaint: return key.map { .complaint(.key($0)) } ?? .complaint(.backspace)
+        case .verify: return key.map { .verify(.key($0)) } ?? .verify(.backspace)
         }
     }
 
@@ -316,6 +319,12 @@ public final class KioskApp {
             self.run(generation, toTheEnd: true) {
                 .apply(.submitted(await Self.result { () async throws(ServiceFailure) in try await services.submit(draft) }))
             }
+        case .resubmit(let draft):
+            self.run(generation, toTheEnd: true) {
+                .apply(.submitted(await Self.result { () async throws(ServiceFailure) in try await services.resubmit(draft) }))
+            }
+        case .startCorrection:
+            break  // the session opened the correction
         case .printReceipt(let code, let language):
             self.run(generation, toTheEnd: true) {
                 .apply(.receiptPrinted(await services.printReceipt(trackingCode: code, language: language)))
@@ -348,6 +357,22 @@ public final class KioskApp {
         case .fileComplaint(let c):
             self.run(generation, toTheEnd: true) {
                 .complaint(.sent(await Self.result { () async throws(ServiceFailure) in try await services.fileComplaint(c) }))
+            }
+        case .printComplaintSlip(let reference, let language):
+            self.run(generation, toTheEnd: true) {
+                .complaint(.slipPrinted(await services.printComplaintSlip(reference: reference, language: language)))
+            }
+        case .verifyRegistration(let nik, let kk):
+            self.run(generation) {
+                .verify(.checked(await Self.result { () async throws(ServiceFailure) in
+                    try await services.verifyRegistration(nik: nik, kk: kk)
+                }))
+            }
+        case .lookupComplaint(let reference):
+            self.run(generation) {
+                .status(.complaintFound(await Self.result { () async throws(ServiceFailure) in
+                    try await services.complaintStatus(reference: reference)
+                }))
             }
         case .exit:
             break

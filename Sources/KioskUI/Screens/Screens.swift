@@ -1,7 +1,7 @@
 import KioskCore
 
 /// Which flow receives typed characters on the current screen.
-public enum KeyRoute: Sendable, Equatable { case apply, status, collect, complaint }
+public enum KeyRoute: Sendable, Equatable { case apply, status, collect, complaint, verify }
 
 /// Builds the screen for a session state. Pure: the same state, size and language give the same screen.
 /// Every string from configuration or the Dinas passes through `TerminalText.clean` (in `Button`, `ScreenSpec`
@@ -51,6 +51,7 @@ public struct Screens {
         case .status(let f): return self.status(f)
         case .collect(let f): return self.collect(f)
         case .complaint(let f): return self.complaint(f)
+        case .verify(let f): return self.verify(f)
         }
     }
 
@@ -122,7 +123,7 @@ public struct Screens {
 
     func home() -> ScreenSpec {
         // The menu first: on the smallest screen it is all the resident needs to see.
-        var buttons = KioskSession.Menu.allCases.map {
+        var buttons = KioskSession.Menu.allCases.filter { $0 != .verify || self.info.registryCheck }.map {
             Button(t($0.label), .session(.open($0)), tone: $0 == .apply ? .primary : .normal)
         }
         buttons.append(self.languageButton)
