@@ -473,7 +473,9 @@ public struct WorkingHours: Hashable, Sendable, Codable {
     /// Minutes after midnight of an `HH:MM` time (00:00…23:59), or nil when it is not one.
     public static func minutes(_ s: String) -> Int? {
         let b = Array(s.utf8)
-        guard b.count == 5, b[2] == 58, [b[0], b[1], b[3], b[4]].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        guard b.count == 5, b[2] == 58, [b[0], b[1], b[3], b[4]].allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            return nil
+        }
         let h = Int(b[0] - 48) * 10 + Int(b[1] - 48)
         let m = Int(b[3] - 48) * 10 + Int(b[4] - 48)
         guard h < 24, m < 60 else { return nil }

@@ -132,7 +132,8 @@ extension JurisdictionProfile {
                 let requirements = service.requirements.filter { $0.appliesWhen?.holds(noFacts) ?? true }
                 let fields = (service.form ?? []).filter { $0.appliesWhen?.holds(noFacts) ?? true }
                 guard !requirements.isEmpty || !fields.isEmpty else {
-                    throw fail(at, "a kiosk-available service needs a requirement or form field that applies without facts")
+                    throw fail(
+                        at, "a kiosk-available service needs a requirement or form field that applies without facts")
                 }
             }
             var productIDs = Set<String>()
@@ -211,7 +212,8 @@ extension JurisdictionProfile {
                 throw ValidationError(field: "\(path).id", reason: "duplicate requirement id \(r.id)")
             }
             if let pages = r.maxPages, !(1...Requirement.pageLimit).contains(pages) {
-                throw ValidationError(field: "\(path).max_pages", reason: "must be 1…\(Requirement.pageLimit), got \(pages)")
+                throw ValidationError(
+                    field: "\(path).max_pages", reason: "must be 1…\(Requirement.pageLimit), got \(pages)")
             }
             try JurisdictionProfile.checkLabel(r.name, at: "\(path).name")
             for (k, a) in (r.alternatives ?? []).enumerated() {
@@ -245,7 +247,9 @@ extension JurisdictionProfile {
                     guard JurisdictionProfile.isFormKey(c.id) else {
                         throw fail("choices[\(k)].id", "must be snake_case: a-z first, then a-z 0-9 _, at most 40 characters")
                     }
-                    guard ids.insert(c.id).inserted else { throw fail("choices[\(k)].id", "duplicate choice id \(c.id)") }
+                    guard ids.insert(c.id).inserted else {
+                        throw fail("choices[\(k)].id", "duplicate choice id \(c.id)")
+                    }
                     try JurisdictionProfile.checkLabel(c.label, at: "\(path).choices[\(k)].label")
                 }
             } else if field.choices != nil {

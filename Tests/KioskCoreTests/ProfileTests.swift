@@ -323,6 +323,15 @@ import Testing
         #expect(e == ValidationError(field: "p.services[0].form[1].choices[1].id", reason: "duplicate choice id laki_laki"))
     }
 
+    @Test func choiceIdsMustBeSnakeCase() throws {
+        let e = try formError(1) { f in
+            var choices = f["choices"] as! [[String: Any]]
+            choices[0]["id"] = "Laki-laki"
+            f["choices"] = choices
+        }
+        #expect(e?.field == "p.services[0].form[1].choices[0].id")
+    }
+
     @Test func onlyChoiceFieldsHaveChoices() throws {
         let e = try formError(0) { $0["choices"] = [["id": "x", "label": ["id": "X"]]] }
         #expect(e == ValidationError(field: "p.services[0].form[0].choices", reason: "only choice fields have choices"))
