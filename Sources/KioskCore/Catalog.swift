@@ -393,10 +393,13 @@ public struct Conventions: Hashable, Sendable, Codable {
     public var holidays: [CivilDate]
     /// C6: fines are indicative; the Dinas decides.
     public var finesIndicative: Bool
+    /// The Dinas's office hours (absent: its regulation states none), e.g. for the receipt.
+    public var workingHours: WorkingHours?
     public var notes: [LocalizedText]?
 
     enum CodingKeys: String, CodingKey {
         case weekend, holidays, notes
+        case workingHours = "working_hours"
         case deadlineCounting = "deadline_counting"
         case timeZoneName = "time_zone_name"
         case utcOffset = "utc_offset"
@@ -454,6 +457,29 @@ public struct Conventions: Hashable, Sendable, Codable {
             result = start.adding(years: amount)
         }
         return result
+    }
+}
+
+/// A Dinas's daily office hours in local time, `{"opens": "08:00", "closes": "16:00"}` (HH:MM, 24 h, opens < closes).
+public struct WorkingHours: Hashable, Sendable, Codable {
+    public var opens: String
+    public var closes: String
+
+    public init(opens: String, closes: String) {
+        self.opens = opens
+        self.closes = closes
+    }
+
+    /// Minutes after midnight of an `HH:MM` time (00:00…23:59), or nil when it is not one.
+    public static func minutes(_ s: String) -> Int? {
+        let b = Array(s.utf8)
+        guard b.count == 5, b[2] == 58, [b[0], b[1], b[3], b[4]].allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            return nil
+        }
+        let h = Int(b[0] - 48) * 10 + Int(b[1] - 48)
+        let m = Int(b[3] - 48) * 10 + Int(b[4] - 48)
+        guard h < 24, m < 60 else { return nil }
+        return h * 60 + m
     }
 }
 

@@ -92,6 +92,15 @@ extension JurisdictionProfile {
         for (i, h) in self.conventions.holidays.enumerated() where !ConfigLimits.holidayYears.contains(h.year) {
             throw fail("conventions.holidays[\(i)]", "must be in the years 2000…2100, got \(h)")
         }
+        if let hours = self.conventions.workingHours {
+            guard let opens = WorkingHours.minutes(hours.opens) else {
+                throw fail("conventions.working_hours.opens", "must be HH:MM")
+            }
+            guard let closes = WorkingHours.minutes(hours.closes) else {
+                throw fail("conventions.working_hours.closes", "must be HH:MM")
+            }
+            guard opens < closes else { throw fail("conventions.working_hours", "opens must be before closes") }
+        }
         try ConfigLimits.checkText(self, root: root)
         let categories = Set(self.categories.map(\.id))
         var seen = Set<String>()
@@ -111,6 +120,20 @@ extension JurisdictionProfile {
                     if let c = a.acceptedWhen {
                         conditions.append(("\(at).requirements[\(j)].alternatives[\(k)].accepted_when", c))
                     }
+                }
+            }
+            try JurisdictionProfile.checkRequirements(service, at: "\(root).\(at)")
+            try JurisdictionProfile.checkForm(service, known: known, at: "\(root).\(at)")
+            for (j, field) in (service.form ?? []).enumerated() {
+                if let c = field.appliesWhen { conditions.append(("\(at).form[\(j)].applies_when", c)) }
+            }
+            if service.kioskAvailable ?? true {
+                let noFacts: Facts = [:]
+                let requirements = service.requirements.filter { $0.appliesWhen?.holds(noFacts) ?? true }
+                let fields = (service.form ?? []).filter { $0.appliesWhen?.holds(noFacts) ?? true }
+                guard !requirements.isEmpty || !fields.isEmpty else {
+                    throw fail(
+                        at, "a kiosk-available service needs a requirement or form field that applies without facts")
                 }
             }
             var productIDs = Set<String>()
@@ -177,6 +200,92 @@ extension JurisdictionProfile {
                 throw fail("\(at).eligibility.marital_status_fact", "undeclared fact \(e.maritalStatusFact)")
             }
         }
+    }
+
+    /// Requirement ids unique, page limits in range, names plain and present. `at` is the service's full path.
+    static func checkRequirements(_ service: Service, at: String) throws(ValidationError) {
+        var ids = Set<String>()
+        for (j, r) in service.requirements.enumerated() {
+            let path = "\(at).requirements[\(j)]"
+            guard !r.id.isEmpty else { throw ValidationError(field: "\(path).id", reason: "must not be empty") }
+            guard ids.insert(r.id).inserted else {
+                throw ValidationError(field: "\(path).id", reason: "duplicate requirement id \(r.id)")
+            }
+            if let pages = r.maxPages, !(1...Requirement.pageLimit).contains(pages) {
+                throw ValidationError(
+                    field: "\(path).max_pages", reason: "must be 1…\(Requirement.pageLimit), got \(pages)")
+            }
+            try JurisdictionProfile.checkLabel(r.name, at: "\(path).name")
+            for (k, a) in (r.alternatives ?? []).enumerated() {
+                try JurisdictionProfile.checkLabel(a.name, at: "\(path).alternatives[\(k)].name")
+            }
+        }
+    }
+
+    /// The electronic form: keys, kinds and their options, labels. `known` are the service's fact keys.
+    static func checkForm(_ service: Service, known: Set<String>, at: String) throws(ValidationError) {
+        var keys = Set<String>()
+        for (j, field) in (service.form ?? []).enumerated() {
+            let path = "\(at).form[\(j)]"
+            func fail(_ sub: String, _ reason: String) -> ValidationError {
+                ValidationError(field: sub.isEmpty ? path : "\(path).\(sub)", reason: reason)
+            }
+            guard JurisdictionProfile.isFormKey(field.key) else {
+                throw fail("key", "must be snake_case: a-z first, then a-z 0-9 _, at most 40 characters")
+            }
+            guard keys.insert(field.key).inserted else { throw fail("key", "duplicate form key \(field.key)") }
+            guard !known.contains(field.key) else {
+                throw fail("key", "\(field.key) is already a fact of this service")
+            }
+            try JurisdictionProfile.checkLabel(field.label, at: "\(path).label")
+            if let help = field.help { try JurisdictionProfile.checkLabel(help, at: "\(path).help") }
+            if field.kind == .choice {
+                let choices = field.choices ?? []
+                guard !choices.isEmpty else { throw fail("choices", "a choice field needs at least one choice") }
+                var ids = Set<String>()
+                for (k, c) in choices.enumerated() {
+                    guard JurisdictionProfile.isFormKey(c.id) else {
+                        throw fail("choices[\(k)].id", "must be snake_case: a-z first, then a-z 0-9 _, at most 40 characters")
+                    }
+                    guard ids.insert(c.id).inserted else {
+                        throw fail("choices[\(k)].id", "duplicate choice id \(c.id)")
+                    }
+                    try JurisdictionProfile.checkLabel(c.label, at: "\(path).choices[\(k)].label")
+                }
+            } else if field.choices != nil {
+                throw fail("choices", "only choice fields have choices")
+            }
+            if field.kind == .number {
+                guard let lo = field.min, let hi = field.max else { throw fail("", "a number field needs min and max") }
+                guard lo <= hi else { throw fail("min", "must not be above max (\(lo) > \(hi))") }
+            } else if field.min != nil || field.max != nil {
+                throw fail(field.min != nil ? "min" : "max", "only number fields have min and max")
+            }
+            if let length = field.maxLength, !(1...FormField.textLimit).contains(length) {
+                throw fail("max_length", "must be 1…\(FormField.textLimit), got \(length)")
+            }
+            if field.past != nil, field.kind != .date { throw fail("past", "only date fields can be past") }
+        }
+    }
+
+    /// A resident-facing label: Indonesian text present, no text blank or holding control characters.
+    static func checkLabel(_ label: LocalizedText, at path: String) throws(ValidationError) {
+        for (key, text) in [("id", label.id), ("en", label.en)] {
+            guard let text else { continue }
+            guard text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+                throw ValidationError(field: "\(path).\(key)", reason: "must not be empty")
+            }
+            if SafeText.firstUnsafe(in: text) != nil {
+                throw ValidationError(field: "\(path).\(key)", reason: "must not contain control characters")
+            }
+        }
+    }
+
+    /// A form key or choice id: `^[a-z][a-z0-9_]{0,39}$`.
+    public static func isFormKey(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard let first = b.first, first >= 97, first <= 122, b.count <= 40 else { return false }
+        return b.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
     }
 
     /// A lowercase slug (`a-z 0-9 -`): profile and service ids.
