@@ -63,9 +63,22 @@ enum CatalogCommands {
             if r.optional == true { line += " [tidak wajib / optional]" }
             if r.appliesWhen != nil { line += " [bersyarat / conditional]" }
             if let ref = r.reference { line += " (\(ref))" }
+            line += " — \((r.basis ?? .dinas).label.bilingual)"
+            if r.pageLimit != 10 { line += "; ≤ \(r.pageLimit) hlm / pages" }
             context.print(line)
             for a in r.alternatives ?? [] {
                 context.print("      atau / or: \(a.name.bilingual)\(a.reference.map { " (\($0))" } ?? "")")
+            }
+        }
+        if let form = s.form, !form.isEmpty {
+            context.print("\nFormulir elektronik / Electronic form:")
+            for f in form {
+                var line = "  - \(f.key) (\(f.kind.rawValue)): \(f.label.bilingual)"
+                if !f.isRequired { line += " [tidak wajib / optional]" }
+                if f.isProtected { line += " [dilindungi / protected]" }
+                if f.appliesWhen != nil { line += " [bersyarat / conditional]" }
+                if let ref = f.reference { line += " (\(ref))" }
+                context.print(line)
             }
         }
         context.print("\nPelapor / Who reports:")
