@@ -10,7 +10,20 @@ public struct StoredComplaint: Hashable, Sendable, Codable {
     public var contact: String?
     public var language: String
     public var createdAt: Date
+    /// When the Dinas confirmed receipt.
     public var sentAt: Date?
+    /// The Dinas's answer (at most 1000 characters, no control characters; line breaks kept).
+    public var answer: String? = nil
+    public var answeredAt: Date? = nil
+
+    public static let maxAnswer = 1000
+
+    enum CodingKeys: String, CodingKey {
+        case id, reference, category, body, contact, language, answer
+        case createdAt = "created_at"
+        case sentAt = "sent_at"
+        case answeredAt = "answered_at"
+    }
 }
 
 extension KioskStore {

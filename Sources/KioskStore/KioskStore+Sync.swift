@@ -43,6 +43,8 @@ public struct ApplicationManifestSource: Sendable {
     public var application: StoredApplication
     public var applicantNIK: String
     public var facts: Facts
+    /// The full electronic form (protected values included): for the manifest to the Dinas only.
+    public var form: [String: String] = [:]
 }
 
 extension KioskStore {
@@ -79,14 +81,14 @@ extension KioskStore {
 
     public func manifestSource(_ id: UUID) throws(StoreError) -> ApplicationManifestSource {
         let app = try self.application(id.uuidString)
-        let (nik, factsJSON): (String?, String) = try self.run { db in
-            let r = try db.query("SELECT applicant_nik, facts_json FROM applications WHERE id = ?",
+        let (nik, factsJSON, formJSON): (String?, String, String) = try self.run { db in
+            let r = try db.query("SELECT applicant_nik, facts_json, form_json FROM applications WHERE id = ?",
                                  [.text(id.uuidString.lowercased())]).first
-            return (r?.optionalText(0), r?.text(1) ?? "{}")
+            return (r?.optionalText(0), r?.text(1) ?? "{}", r?.text(2) ?? "{}")
         }
         guard let nik else { throw .notFound("\(id) (NIK purged)") }
         let facts = (try? KioskJSON.decode(Facts.self, from: Data(factsJSON.utf8))) ?? [:]
-        return ApplicationManifestSource(application: app, applicantNIK: nik, facts: facts)
+        return ApplicationManifestSource(application: app, applicantNIK: nik, facts: facts, form: KioskStore.form(formJSON))
     }
 
     public func uploadProgress(_ id: UUID) throws(StoreError) -> [Int: UploadProgress] {
@@ -131,17 +133,6 @@ extension KioskStore {
     }
 
     // MARK: - Dinas state
-
-    /// Applies a state the Dinas reported. Returns false (and changes nothing) when the lifecycle does not
-    /// allow it yet, e.g. for an application the kiosk has not confirmed as delivered.
-    @discardableResult
-    public func applyDinasState(_ id: UUID, _ state: ApplicationState, reason: String?) throws(StoreError) -> Bool {
-        let current = try self.application(id.uuidString).state
-        guard current != state else { return false }
-        guard ApplicationLifecycle.canTransition(from: current, to: state) else { return false }
-        try self.transition(id, to: state, actor: "dinas", reason: reason)
-        return true
-    }
 
     // MARK: - Documents
 

@@ -13,7 +13,7 @@ public final class KioskStore: @unchecked Sendable {
     // @unchecked: `db` is only touched inside `queue.sync`, which serialises every access.
     private let db: SQLiteConnection
     private let queue = DispatchQueue(label: "kiosk.store")
-    private let spool: Spool
+    let spool: Spool
     let documentSpool: Spool
     /// Held shared by writers between their first spool file and their commit, exclusively by the sweep.
     let spoolLock: SpoolLock
@@ -396,9 +396,17 @@ public final class KioskStore: @unchecked Sendable {
         for (i, a) in app.attachments.enumerated() {
             try check(a.requirement, "attachments[\(i)].requirement")
         }
+        try FormRules.check(app.form, protected: app.protectedFields)
+        if app.notify != nil, (app.contact ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw .notifyWithoutContact
+        }
     }
 
-    private static func safeExtension(_ ext: String) -> String {
+    static func json(_ value: some Encodable, empty: String) -> String {
+        (try? KioskJSON.encoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? empty
+    }
+
+    static func safeExtension(_ ext: String) -> String {
         let clean = ext.lowercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
         return clean.isEmpty || clean.count > 5 ? "bin" : clean
     }
@@ -419,13 +427,15 @@ public final class KioskStore: @unchecked Sendable {
                             """
                             INSERT INTO applications (id, tracking_code, service, profile, applicant_nik,
                                 applicant_nik_masked, event_date, contact, facts_json, state, attachment_count,
-                                total_bytes, created_at, updated_at, submitted_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)
+                                total_bytes, created_at, updated_at, submitted_at, form_json, protected_fields_json, notify)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                             [.text(id), .text(code.raw), .text(app.service), .text(app.profile),
                              .text(app.applicant.digits), .text(app.applicant.masked), .text(app.eventDate.description),
                              SQLValue(app.contact), .text(factsJSON), SQLValue(files.count), SQLValue(total),
-                             SQLValue(t), SQLValue(t), SQLValue(t)])
+                             SQLValue(t), SQLValue(t), SQLValue(t), .text(KioskStore.json(app.form, empty: "{}")),
+                             .text(KioskStore.json(app.protectedFields.sorted(), empty: "[]")),
+                             SQLValue(app.notify?.rawValue)])
                         for (seq, (attachment, file)) in files.enumerated() {
                             try db.query(
                                 """
@@ -453,7 +463,7 @@ public final class KioskStore: @unchecked Sendable {
         throw .io("tracking code space exhausted", EAGAIN)
     }
 
-    private func audit(_ db: SQLiteConnection, _ id: String?, event: String, from: ApplicationState? = nil,
+    func audit(_ db: SQLiteConnection, _ id: String?, event: String, from: ApplicationState? = nil,
                        to: ApplicationState? = nil, actor: String, detail: String? = nil, at: Int? = nil) throws {
         try db.query(
             "INSERT INTO audit_log (at, application_id, event, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -484,7 +494,8 @@ public final class KioskStore: @unchecked Sendable {
 
     private static let applicationColumns = """
         id, tracking_code, service, profile, applicant_nik_masked, event_date, contact, state, state_reason,
-        created_at, updated_at, submitted_at, delivered_at, purged_at, attachment_count, total_bytes
+        created_at, updated_at, submitted_at, delivered_at, purged_at, attachment_count, total_bytes,
+        form_json, protected_fields_json, notify, revision, correction_json
         """
 
     private func load(where clause: String, _ arg: SQLValue) throws(StoreError) -> StoredApplication? {
@@ -492,7 +503,7 @@ public final class KioskStore: @unchecked Sendable {
             guard let r = try db.query("SELECT \(KioskStore.applicationColumns) FROM applications WHERE \(clause)", [arg]).first
             else { return nil }
             let attachments = try db.query(
-                "SELECT seq, requirement, file, media_type, sha256, size, purged_at FROM attachments WHERE application_id = ? ORDER BY seq",
+                "SELECT seq, requirement, file, media_type, sha256, size, purged_at FROM attachments WHERE application_id = ? AND superseded_in IS NULL ORDER BY seq",
                 [.text(r.text(0))]
             ).map {
                 StoredAttachment(seq: $0.int(0), requirement: $0.text(1), file: $0.text(2), mediaType: $0.text(3),
@@ -502,7 +513,7 @@ public final class KioskStore: @unchecked Sendable {
         }
     }
 
-    private static func date(_ ms: Int?) -> Date? { ms.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
+    static func date(_ ms: Int?) -> Date? { ms.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
 
     private static func application(from r: Row, attachments: [StoredAttachment]) -> StoredApplication {
         StoredApplication(
@@ -511,7 +522,18 @@ public final class KioskStore: @unchecked Sendable {
             contact: r.optionalText(6), state: ApplicationState(rawValue: r.text(7)) ?? .quarantined,
             stateReason: r.optionalText(8), createdAt: date(r.int(9))!, updatedAt: date(r.int(10))!,
             submittedAt: date(r.optionalInt(11)), deliveredAt: date(r.optionalInt(12)), purgedAt: date(r.optionalInt(13)),
-            attachmentCount: r.int(14), totalBytes: r.int(15), attachments: attachments)
+            attachmentCount: r.int(14), totalBytes: r.int(15), attachments: attachments,
+            formMasked: FormRules.masked(KioskStore.form(r.text(16)), protected: KioskStore.protectedFields(r.text(17))),
+            notify: r.optionalText(18).flatMap(NotifyChannel.init(rawValue:)), revision: r.int(19),
+            correction: r.optionalText(20).flatMap { try? KioskJSON.decode(Correction.self, from: Data($0.utf8)) })
+    }
+
+    static func form(_ json: String) -> [String: String] {
+        (try? KioskJSON.decode([String: String].self, from: Data(json.utf8))) ?? [:]
+    }
+
+    static func protectedFields(_ json: String) -> Set<String> {
+        Set((try? KioskJSON.decode([String].self, from: Data(json.utf8))) ?? [])
     }
 
     /// The full NIK, for the Dinas upload only; nil after purge.
@@ -552,7 +574,7 @@ public final class KioskStore: @unchecked Sendable {
     }
 
     @discardableResult
-    private func apply(_ db: SQLiteConnection, id: UUID, to state: ApplicationState, actor: String, reason: String?)
+    func apply(_ db: SQLiteConnection, id: UUID, to state: ApplicationState, actor: String, reason: String?)
         throws -> ApplicationState
     {
         let key = id.uuidString.lowercased()
@@ -677,7 +699,7 @@ public final class KioskStore: @unchecked Sendable {
         }
     }
 
-    private func currentState(_ db: SQLiteConnection, _ id: UUID) throws -> ApplicationState {
+    func currentState(_ db: SQLiteConnection, _ id: UUID) throws -> ApplicationState {
         let key = id.uuidString.lowercased()
         guard let s = try db.query("SELECT state FROM applications WHERE id = ?", [.text(key)]).first
             .flatMap({ ApplicationState(rawValue: $0.text(0)) })
@@ -721,7 +743,7 @@ public final class KioskStore: @unchecked Sendable {
                 for id in ids {
                     try db.query("UPDATE attachments SET purged_at = ? WHERE application_id = ?", [SQLValue(t), .text(id)])
                     try db.query(
-                        "UPDATE applications SET purged_at = ?, applicant_nik = NULL, facts_json = '{}', updated_at = ? WHERE id = ?",
+                        "UPDATE applications SET purged_at = ?, applicant_nik = NULL, facts_json = '{}', form_json = '{}', updated_at = ? WHERE id = ?",
                         [SQLValue(t), SQLValue(t), .text(id)])
                     try self.audit(db, id, event: "purge", actor: "kiosk",
                                    detail: "attachments purged after \(days) days of retention", at: t)
@@ -745,7 +767,7 @@ public final class KioskStore: @unchecked Sendable {
             ).map { ($0.text(0), $0.text(1), $0.text(2), $0.int(3)) }
             let partial = try db.query(
                 """
-                SELECT a.id FROM applications a LEFT JOIN attachments t ON t.application_id = a.id
+                SELECT a.id FROM applications a LEFT JOIN attachments t ON t.application_id = a.id AND t.superseded_in IS NULL
                 GROUP BY a.id HAVING count(t.seq) != a.attachment_count
                 UNION SELECT a.id FROM applications a LEFT JOIN upload_queue q ON q.application_id = a.id
                 WHERE q.application_id IS NULL

@@ -119,6 +119,18 @@ enum Migrations {
             CREATE INDEX complaints_unsent ON complaints(sent_at, created_at);
             CREATE INDEX applications_applicant ON applications(applicant_nik);
             """),
+        // Issue 16: the electronic form, notification consent, resubmission after a return for correction
+        // (revisions; a replaced attachment row stays, marked superseded and purged), complaint answers.
+        (4, """
+            ALTER TABLE applications ADD COLUMN form_json TEXT NOT NULL DEFAULT '{}';
+            ALTER TABLE applications ADD COLUMN protected_fields_json TEXT NOT NULL DEFAULT '[]';
+            ALTER TABLE applications ADD COLUMN notify TEXT CHECK (notify IS NULL OR notify IN ('whatsapp', 'sms'));
+            ALTER TABLE applications ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE applications ADD COLUMN correction_json TEXT;
+            ALTER TABLE attachments ADD COLUMN superseded_in INTEGER;
+            ALTER TABLE complaints ADD COLUMN answer TEXT;
+            ALTER TABLE complaints ADD COLUMN answered_at INTEGER;
+            """),
     ]
 
     static var latest: Int { all.last!.version }

@@ -33,13 +33,24 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case schemaTooNew(found: Int, supported: Int)
     case sqlite(SQLiteError)
     case io(String, Int32)
+    /// The electronic form breaks a rule (`FormRules`): too many fields, a bad key, an overlong value.
+    case invalidForm(field: String, reason: String)
+    /// `notify` was asked for without a contact number.
+    case notifyWithoutContact
+    /// A resubmission for an application that is not returned for correction.
+    case notReturnedForCorrection(String, state: ApplicationState)
+    /// A resubmission whose attachments do not fit what it replaces.
+    case invalidResubmission(String)
+    /// The application's protected data was purged after retention; it cannot be resubmitted from this kiosk.
+    case purged(String)
 
     /// True when the input was at fault (kioskctl exits 65), false for environment failures.
     public var isBadInput: Bool {
         switch self {
         case .invalidNIK, .unknownRequirement, .noAttachments, .attachmentMissing, .attachmentTooLarge,
              .applicationTooLarge, .invalidTrackingCode, .lifecycle, .notQuarantined, .attachmentUnreadable,
-             .attachmentNotRegular, .attachmentEmpty, .tooManyAttachments, .unsafeText, .alreadySubmitted:
+             .attachmentNotRegular, .attachmentEmpty, .tooManyAttachments, .unsafeText, .alreadySubmitted,
+             .invalidForm, .notifyWithoutContact, .notReturnedForCorrection, .invalidResubmission, .purged:
             return true
         default:
             return false
@@ -71,6 +82,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .schemaTooNew: return "schema_too_new"
         case .sqlite: return "database"
         case .io: return "io"
+        case .invalidForm: return "invalid_form"
+        case .notifyWithoutContact: return "notify_without_contact"
+        case .notReturnedForCorrection: return "not_returned_for_correction"
+        case .invalidResubmission: return "invalid_resubmission"
+        case .purged: return "purged"
         }
     }
 
@@ -147,6 +163,20 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .io(let what, let e):
             return LocalizedText("Kesalahan berkas (\(what)): \(String(cString: strerror(e)))",
                                  "File error (\(what)): \(String(cString: strerror(e)))")
+        case .invalidForm(let field, let reason):
+            return LocalizedText("Isian formulir \(field) tidak sah (\(reason)).", "Form field \(field) is invalid (\(reason)).")
+        case .notifyWithoutContact:
+            return LocalizedText("Pemberitahuan memerlukan nomor kontak.", "Notifications need a contact number.")
+        case .notReturnedForCorrection(let id, let state):
+            return LocalizedText(
+                "Permohonan \(id) tidak sedang dikembalikan untuk perbaikan (status: \(state.label.id)); tidak dapat diajukan ulang.",
+                "Application \(id) is not returned for correction (state: \(state.label.en ?? state.rawValue)); it cannot be resubmitted.")
+        case .invalidResubmission(let why):
+            return LocalizedText("Pengajuan ulang tidak sah: \(why).", "Invalid resubmission: \(why).")
+        case .purged(let id):
+            return LocalizedText(
+                "Data pribadi permohonan \(id) sudah dihapus setelah masa simpan; ajukan permohonan baru atau hubungi Dinas.",
+                "The personal data of application \(id) was purged after retention; file a new application or contact the Dinas.")
         }
     }
 

@@ -109,6 +109,91 @@ public struct NewAttachment: Sendable {
     }
 }
 
+/// How the resident agreed to be told about their application at the contact number.
+public enum NotifyChannel: String, Hashable, Sendable, Codable, CaseIterable {
+    case whatsapp, sms
+}
+
+/// What the Dinas asked the resident to correct (a `returned_for_correction` state event's `correction`).
+public struct Correction: Hashable, Sendable, Codable {
+    /// Shown to the resident; at most 500 characters, no control characters.
+    public var reason: String?
+    /// Requirement ids whose documents must be scanned again.
+    public var requirements: [String]
+    /// Form keys that must be typed again.
+    public var fields: [String]
+
+    public init(reason: String? = nil, requirements: [String] = [], fields: [String] = []) {
+        self.reason = reason
+        self.requirements = requirements
+        self.fields = fields
+    }
+
+    public static let maxItems = 40
+    public static let maxReason = 500
+
+    /// The correction as the kiosk may store it, from untrusted input: the reason has its control characters
+    /// stripped and is cut at 500 characters; nil when a list holds more than 40 entries or an entry that is not a
+    /// requirement id (lowercase slug, ≤ 64) or a form key (`^[a-z][a-z0-9_]{0,39}$`), or when nothing is left.
+    public static func validated(reason: String?, requirements: [String], fields: [String]) -> Correction? {
+        guard requirements.count <= Correction.maxItems, fields.count <= Correction.maxItems,
+              requirements.allSatisfy({ $0.count <= 64 && JurisdictionProfile.isSlug($0) }),
+              fields.allSatisfy(FormRules.isKey)
+        else { return nil }
+        let text = reason.map { String(SafeText.strip($0).prefix(Correction.maxReason)) }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        var seenR = Set<String>(), seenF = Set<String>()
+        return Correction(reason: (text?.isEmpty ?? true) ? nil : text,
+                          requirements: requirements.filter { seenR.insert($0).inserted },
+                          fields: fields.filter { seenF.insert($0).inserted })
+    }
+}
+
+/// The store's rules for an application's electronic form (values are strings; keys snake_case).
+public enum FormRules {
+    public static let maxKeys = 60
+    public static let maxValueLength = 200
+
+    /// `^[a-z][a-z0-9_]{0,39}$`.
+    public static func isKey(_ key: String) -> Bool {
+        let b = Array(key.utf8)
+        guard (1...40).contains(b.count), (97...122).contains(b[0]) else { return false }
+        return b.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
+    }
+
+    /// How a protected value is shown: a 16-digit number (NIK, KK) as `NIK.mask` shows it, anything else with all
+    /// but its last 2 characters replaced by •.
+    public static func mask(_ value: String) -> String {
+        if value.count == 16, value.allSatisfy({ $0.isASCII && $0.isNumber }) { return NIK.mask(value) }
+        let keep = min(2, value.count)
+        return String(repeating: "•", count: value.count - keep) + value.suffix(keep)
+    }
+
+    /// The form with every protected value masked.
+    public static func masked(_ form: [String: String], protected: Set<String>) -> [String: String] {
+        var out = form
+        for key in protected { if let v = out[key] { out[key] = FormRules.mask(v) } }
+        return out
+    }
+
+    /// Checks a form and its protected keys; the failing field is named `form.<key>` (or `form`).
+    static func check(_ form: [String: String], protected: Set<String>) throws(StoreError) {
+        guard form.count <= FormRules.maxKeys else { throw .invalidForm(field: "form", reason: "more than \(FormRules.maxKeys) fields") }
+        guard protected.count <= FormRules.maxKeys else {
+            throw .invalidForm(field: "protected_fields", reason: "more than \(FormRules.maxKeys) keys")
+        }
+        for key in form.keys.sorted() + protected.sorted() where !FormRules.isKey(key) {
+            throw .invalidForm(field: "form", reason: "key \(SafeText.visible(String(key.prefix(40)))) is not snake_case (a-z, 0-9, _; at most 40)")
+        }
+        for (key, value) in form.sorted(by: { $0.key < $1.key }) {
+            guard value.count <= FormRules.maxValueLength else {
+                throw .invalidForm(field: "form.\(key)", reason: "longer than \(FormRules.maxValueLength) characters")
+            }
+            if SafeText.firstUnsafe(in: value) != nil { throw .unsafeText(field: "form.\(key)") }
+        }
+    }
+}
+
 /// An application ready to be submitted. The caller has validated the service against the catalog.
 public struct NewApplication: Sendable {
     public var id: UUID
@@ -121,9 +206,17 @@ public struct NewApplication: Sendable {
     public var attachments: [NewAttachment]
     /// The consent the resident gave (notice version and language), recorded in the same transaction.
     public var consent: String?
+    /// The electronic form (keys `^[a-z][a-z0-9_]{0,39}$`, at most 60; values at most 200 characters, no control
+    /// characters). The full form leaves the store only in the manifest to the Dinas.
+    public var form: [String: String]
+    /// Form keys holding protected data (NIKs, KK numbers, birth dates): masked in `StoredApplication.formMasked`.
+    public var protectedFields: Set<String>
+    /// The resident's consent to be notified at `contact` (which it requires).
+    public var notify: NotifyChannel?
 
     public init(id: UUID = UUID(), service: String, profile: String, applicant: NIK, eventDate: CivilDate,
-                contact: String?, facts: Facts = [:], attachments: [NewAttachment], consent: String? = nil) {
+                contact: String?, facts: Facts = [:], attachments: [NewAttachment], consent: String? = nil,
+                form: [String: String] = [:], protectedFields: Set<String> = [], notify: NotifyChannel? = nil) {
         self.consent = consent
         self.id = id
         self.service = service
@@ -133,6 +226,9 @@ public struct NewApplication: Sendable {
         self.contact = contact
         self.facts = facts
         self.attachments = attachments
+        self.form = form
+        self.protectedFields = protectedFields
+        self.notify = notify
     }
 }
 
@@ -180,10 +276,18 @@ public struct StoredApplication: Hashable, Sendable, Codable {
     public var purgedAt: Date?
     public var attachmentCount: Int
     public var totalBytes: Int
+    /// The current revision's attachments (those a resubmission replaced are not listed).
     public var attachments: [StoredAttachment]
+    /// The electronic form with protected values masked (`FormRules.mask`); empty after purge.
+    public var formMasked: [String: String] = [:]
+    public var notify: NotifyChannel? = nil
+    /// 1 at submission, one more for each resubmission after a return for correction.
+    public var revision: Int = 1
+    /// What the Dinas asked to correct, while the application is returned for correction.
+    public var correction: Correction? = nil
 
     enum CodingKeys: String, CodingKey {
-        case id, service, profile, contact, state, attachments
+        case id, service, profile, contact, state, attachments, notify, revision, correction
         case trackingCode = "tracking_code"
         case applicantNIKMasked = "applicant_nik_masked"
         case eventDate = "event_date"
@@ -195,6 +299,35 @@ public struct StoredApplication: Hashable, Sendable, Codable {
         case purgedAt = "purged_at"
         case attachmentCount = "attachment_count"
         case totalBytes = "total_bytes"
+        case formMasked = "form_masked"
+    }
+}
+
+extension StoredApplication {
+    /// Decodes what this build and older ones encoded (the issue 16 fields may be absent).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self._id = try c.decode(LowercasedUUID.self, forKey: .id)
+        self.trackingCode = try c.decode(TrackingCode.self, forKey: .trackingCode)
+        self.service = try c.decode(String.self, forKey: .service)
+        self.profile = try c.decode(String.self, forKey: .profile)
+        self.applicantNIKMasked = try c.decode(String.self, forKey: .applicantNIKMasked)
+        self.eventDate = try c.decode(CivilDate.self, forKey: .eventDate)
+        self.contact = try c.decodeIfPresent(String.self, forKey: .contact)
+        self.state = try c.decode(ApplicationState.self, forKey: .state)
+        self.stateReason = try c.decodeIfPresent(String.self, forKey: .stateReason)
+        self.createdAt = try c.decode(Date.self, forKey: .createdAt)
+        self.updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        self.submittedAt = try c.decodeIfPresent(Date.self, forKey: .submittedAt)
+        self.deliveredAt = try c.decodeIfPresent(Date.self, forKey: .deliveredAt)
+        self.purgedAt = try c.decodeIfPresent(Date.self, forKey: .purgedAt)
+        self.attachmentCount = try c.decode(Int.self, forKey: .attachmentCount)
+        self.totalBytes = try c.decode(Int.self, forKey: .totalBytes)
+        self.attachments = try c.decode([StoredAttachment].self, forKey: .attachments)
+        self.formMasked = try c.decodeIfPresent([String: String].self, forKey: .formMasked) ?? [:]
+        self.notify = try c.decodeIfPresent(NotifyChannel.self, forKey: .notify)
+        self.revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 1
+        self.correction = try c.decodeIfPresent(Correction.self, forKey: .correction)
     }
 }
 

@@ -41,6 +41,8 @@ public struct PassResult: Sendable, Equatable {
     public var documentsStored = 0
     public var documentsRejected = 0
     public var complaintsSent = 0
+    /// Complaint answers from the Dinas stored this pass.
+    public var complaintAnswers = 0
     public var configApplied: Int?
     public var configRejected: String?
     public var authFailure: String?
@@ -165,6 +167,7 @@ public final class SyncEngine: Sendable {
             total.documentsStored += r.documentsStored
             total.documentsRejected += r.documentsRejected
             total.complaintsSent += r.complaintsSent
+            total.complaintAnswers += r.complaintAnswers
             total.configApplied = r.configApplied ?? total.configApplied
             total.configRejected = r.configRejected ?? total.configRejected
             total.reachable = r.reachable
@@ -210,15 +213,8 @@ public final class SyncEngine: Sendable {
         do {
             let source = try self.store.manifestSource(id)
             let app = source.application
-            let manifest = Manifest(
-                id: id.uuidString.lowercased(), kioskID: self.kioskID, service: app.service, profile: app.profile,
-                applicantNIK: source.applicantNIK, eventDate: app.eventDate.description, contact: app.contact,
-                facts: source.facts.mapValues(\.description),
-                submittedAt: KioskJSON.timestamp(app.submittedAt ?? app.createdAt),
-                attachments: app.attachments.map {
-                    Manifest.Attachment(seq: $0.seq, requirement: $0.requirement, mediaType: $0.mediaType, size: $0.size,
-                                        sha256: $0.sha256)
-                })
+            // A resubmission is the same PUT with the next revision (PROTOCOL.md §3a); uploads resume as ever.
+            let manifest = Manifest(source: source, kioskID: self.kioskID)
             try self.store.markUploading(id)
             var remote = try await self.create(manifest, deadline: deadline)
             for attachment in app.attachments {
@@ -232,6 +228,9 @@ public final class SyncEngine: Sendable {
             let confirmation = try self.client.decode(
                 RemoteApplication.self,
                 try await self.client.send("GET", "/v1/applications/\(manifest.id)", deadline: deadline))
+            guard (confirmation.revision ?? 1) == manifest.revision else {
+                throw SyncError.badResponse("Dinas holds revision \(confirmation.revision ?? 1), not \(manifest.revision)")
+            }
             for attachment in app.attachments {
                 guard let r = confirmation.attachments.first(where: { $0.seq == attachment.seq }), r.complete,
                       r.sha256 == attachment.sha256, r.size == attachment.size
@@ -421,6 +420,14 @@ public final class SyncEngine: Sendable {
     }
 
     private func handle(_ event: DinasEvent, into result: inout PassResult, deadline: Date) async throws(SyncError) {
+        if event.type == "complaint_answer" {
+            guard let complaint = event.complaintID, let answer = event.answer, answer.utf8.count <= 64 * 1024 else { return }
+            let stored = (try? self.store.recordComplaintAnswer(
+                id: complaint, reference: event.reference.map { String($0.prefix(40)) }, answer: answer,
+                answeredAt: event.at.flatMap(KioskJSON.date))) ?? false
+            if stored { result.complaintAnswers += 1 }
+            return
+        }
         guard let id = UUID(uuidString: event.applicationID), (try? self.store.application(id.uuidString)) != nil else {
             self.log("event \(event.seq) for unknown application \(DinasClient.shown(event.applicationID)) ignored")
             return
@@ -428,7 +435,21 @@ public final class SyncEngine: Sendable {
         switch event.type {
         case "state":
             guard let state = event.state.flatMap(ApplicationState.init(rawValue:)) else { return }
-            _ = try? self.store.applyDinasState(id, state, reason: Self.dinasText(event.reason))
+            // A state about an older revision (e.g. the return that a resubmission already answered) is stale.
+            if let revision = event.revision, let local = try? self.store.application(id.uuidString).revision,
+               revision < local {
+                self.log("event \(event.seq): state for revision \(revision) of \(id) ignored (kiosk has \(local))")
+                return
+            }
+            var correction: Correction?
+            if state == .returnedForCorrection, let raw = event.correction {
+                correction = raw.validated
+                if correction == nil {
+                    try? self.store.recordEvent(id, event: "correction_refused", actor: "kiosk",
+                                                detail: "correction details out of bounds (≤ 40 ids, id and key patterns)")
+                }
+            }
+            _ = try? self.store.applyDinasState(id, state, reason: Self.dinasText(event.reason), correction: correction)
         case "document":
             guard let docID = event.documentID, let product = event.product, let sha = event.sha256,
                   let signature = event.signature, let keyID = event.keyID

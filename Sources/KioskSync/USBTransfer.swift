@@ -71,15 +71,7 @@ public struct USBTransfer: Sendable {
             let app = source.application
             let folder = "\(dir)/applications/\(id)"
             try USBTransfer.makeDirectory(folder)
-            let manifest = Manifest(
-                id: id, kioskID: self.kioskID, service: app.service, profile: app.profile,
-                applicantNIK: source.applicantNIK, eventDate: app.eventDate.description, contact: app.contact,
-                facts: source.facts.mapValues(\.description),
-                submittedAt: KioskJSON.timestamp(app.submittedAt ?? app.createdAt),
-                attachments: app.attachments.map {
-                    Manifest.Attachment(seq: $0.seq, requirement: $0.requirement, mediaType: $0.mediaType, size: $0.size,
-                                        sha256: $0.sha256)
-                }).canonicalJSON()
+            let manifest = Manifest(source: source, kioskID: self.kioskID).canonicalJSON()
             try self.put(manifest, sha256: SHA256.hex(manifest), to: "\(folder)/manifest.json", summary: &summary)
             var files: [ExportIndex.File] = []
             for a in app.attachments {

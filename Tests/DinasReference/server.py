@@ -7,6 +7,7 @@ with the `openssl` command (Ed25519 over the document's raw SHA-256 digest). Sta
     python3 Tests/DinasReference/server.py --port PORT --data DIR --token TOKEN --signing-key KEY.pem
         [--drop-after-bytes N] [--fail-rate R] [--latency-ms MS] [--captive-portal-rate R]
         [--duplicate-rate R] [--expire-uploads-after S] [--seed N] [--auto-review SECONDS [--profiles DIR]]
+        [--registry FILE] [--verify-rate-per-minute N]
 
 Faults can also be changed at run time with POST /admin/faults.
 
@@ -14,6 +15,9 @@ Faults can also be changed at run time with POST /admin/faults.
 application goes to in_review, and SECONDS later to ready with one signed document for every product of its
 service that its profile (DIR/<profile>.json, default the checkout's Kiosk/profiles) marks printable_at_kiosk.
 It acts on persisted states only, so a restart neither skips nor repeats a step.
+
+--registry FILE loads the LOPE CAPIL registry that POST /v1/verify answers from: a JSON list of
+{"nik": "16 digits", "kk": "16 digits", "name": "..."} (POST /admin/registry adds entries at run time).
 """
 import argparse, base64, hashlib, json, os, random, re, subprocess, sys, tempfile, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +26,14 @@ PROTOCOL = "kiosk-dinas/1"
 LOCK = threading.RLock()
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 READY_STATES = {"in_review", "returned_for_correction", "rejected", "ready"}
+FORM_KEY_RE = r"[a-z][a-z0-9_]{0,39}"
+NOTIFY_TEXT = {
+    "delivered": "Permohonan {service} Anda sudah diterima Dinas Dukcapil.",
+    "in_review": "Permohonan {service} Anda sedang diperiksa Dinas Dukcapil.",
+    "returned_for_correction": "Permohonan {service} Anda dikembalikan untuk perbaikan. Silakan datang ke kios desa.",
+    "rejected": "Permohonan {service} Anda ditolak. Keterangan dapat dilihat di kios desa.",
+    "ready": "Dokumen permohonan {service} Anda sudah siap. Silakan cetak di kios desa.",
+}
 
 
 class Dropped(Exception):
@@ -51,6 +63,13 @@ class Dinas:
         self.config = self.load_json("config.json", None)
         self.heartbeats = self.load_json("heartbeats.json", [])
         self.complaints = self.load_json("complaints.json", {})
+        self.notifications = self.load_json("notifications.json", [])
+        self.registry = self.load_json("registry.json", {})
+        if getattr(args, "registry", None):
+            with open(args.registry) as f:
+                self.add_registry(json.load(f))
+        self.verify_rate = getattr(args, "verify_rate_per_minute", 60)
+        self.verify_times = {}
 
     # ---- persistence (every write is temp + fsync + rename) ----
     def path(self, *parts):
@@ -93,6 +112,36 @@ class Dinas:
             os.unlink(name)
         return base64.b64encode(out).decode()
 
+    # ---- LOPE CAPIL registry ----
+    def add_registry(self, entries):
+        n = 0
+        for e in entries if isinstance(entries, list) else []:
+            if (isinstance(e, dict) and isinstance(e.get("nik"), str) and re.fullmatch(r"\d{16}", e["nik"])
+                    and isinstance(e.get("kk"), str) and re.fullmatch(r"\d{16}", e["kk"])
+                    and isinstance(e.get("name"), str) and 0 < len(e["name"]) <= 80):
+                self.registry[e["nik"]] = {"kk": e["kk"], "name": e["name"]}
+                n += 1
+        self.save_json("registry.json", self.registry)
+        return n
+
+    @staticmethod
+    def mask_name(name):
+        return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split())
+
+    # ---- notifications (what the Dinas would send with the resident's consent) ----
+    def notify_state(self, app, state):
+        m = app.get("manifest") or {}
+        channel, to = m.get("notify"), m.get("contact")
+        if channel not in ("whatsapp", "sms") or not to:
+            return
+        n = {"application_id": app["id"], "channel": channel, "to": to, "state": state,
+             "text": NOTIFY_TEXT.get(state, "Status permohonan {service} Anda: " + state).format(service=app["service"]),
+             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if m.get("tracking_code"):
+            n["tracking_code"] = m["tracking_code"]
+        self.notifications.append(n)
+        self.save_json("notifications.json", self.notifications[-10000:])
+
     # ---- applications ----
     def app_dir(self, app_id):
         return self.path("applications", app_id)
@@ -129,7 +178,7 @@ class Dinas:
 
     def describe(self, app):
         return {"protocol": PROTOCOL, "id": app["id"], "state": app["state"], "reason": app.get("reason"),
-                "manifest_sha256": app["manifest_sha256"],
+                "manifest_sha256": app["manifest_sha256"], "revision": app.get("revision", 1),
                 "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"],
                                  "received": self.offset(app["id"], a["seq"]), "complete": a["complete"],
                                  "upload_url": f"/v1/uploads/{app['id']}/{a['seq']}"} for a in app["attachments"]]}
@@ -385,6 +434,8 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/v1/complaints/(" + UUID_RE + ")", path)
         if m and self.command == "PUT":
             return self.put_complaint(m.group(1))
+        if path == "/v1/verify" and self.command == "POST":
+            return self.post_verify()
         if path == "/v1/ping" and self.command == "GET":
             return self.send(200, {"protocol": PROTOCOL, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         self.read_body_quietly()
@@ -400,28 +451,106 @@ class Handler(BaseHTTPRequestHandler):
         if problems:
             return self.error(422, "invalid_manifest", "; ".join(problems))
         digest = hashlib.sha256(canonical(manifest)).hexdigest()
+        revision = manifest.get("revision", 1)
         for _ in range(2 if self.duplicate else 1):
             with LOCK:
                 app = self.dinas.load_app(app_id)
                 if app is None:
+                    if revision != 1:
+                        return self.error(409, "not_returned", f"revision {revision} of an application this Dinas does not hold")
                     app = {"id": app_id, "kiosk_id": manifest["kiosk_id"], "service": manifest["service"],
                            "manifest": manifest, "manifest_sha256": digest, "state": "receiving", "reason": None,
+                           "revision": 1, "max_seq": max(a["seq"] for a in manifest["attachments"]),
                            "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"], "complete": False,
                                             "touched": time.time()} for a in manifest["attachments"]]}
                     os.makedirs(self.dinas.app_dir(app_id), exist_ok=True)
                     self.dinas.save_app(app)
                     status = 201
-                elif app["manifest_sha256"] != digest:
-                    return self.error(409, "manifest_conflict", "this application id exists with a different manifest")
-                else:
+                elif app["manifest_sha256"] == digest:
                     status = 200
                     for att in app["attachments"]:  # a re-sent manifest recreates expired uploads at offset 0
                         if att.get("expired"):
                             att["expired"] = False
                             att["touched"] = time.time()
                     self.dinas.save_app(app)
+                else:
+                    refusal = self.new_revision(app, manifest, digest, revision)
+                    if refusal:
+                        return self.error(409, *refusal)
+                    status = 201
                 response = self.dinas.describe(app)
         self.send(status, response, {"Location": f"/v1/applications/{app_id}"})
+
+    def new_revision(self, app, manifest, digest, revision):
+        """Takes revision N+1 of an application returned for correction (PROTOCOL.md §3a); a refusal as (code, message)."""
+        current = app.get("revision", 1)
+        old = app["manifest"]
+        same = all(manifest.get(k) == old.get(k) for k in ("kiosk_id", "service", "profile", "applicant_nik", "event_date"))
+        if revision == current or not same:
+            return ("manifest_conflict", "this application id exists with a different manifest")
+        if revision < current:
+            return ("stale_revision", f"revision {revision} is older than the revision {current} held")
+        if revision > current + 1:
+            return ("revision_gap", f"revision {revision} does not follow revision {current}")
+        if app["state"] != "returned_for_correction":
+            return ("not_returned", f"the application is {app['state']}, not returned_for_correction")
+        held = {a["seq"]: a for a in app["attachments"]}
+        max_seq = app.get("max_seq", max(held) if held else 0)
+        attachments = []
+        for a in manifest["attachments"]:
+            o = held.get(a["seq"])
+            if o is not None:
+                if o["sha256"] != a["sha256"] or o["size"] != a["size"]:
+                    return ("attachment_changed", f"attachment {a['seq']} is carried over with another sha256 or size")
+                attachments.append(dict(o))  # kept: the Dinas already holds it
+            elif a["seq"] <= max_seq:
+                return ("seq_reused", f"attachment seq {a['seq']} was used before; new attachments continue after {max_seq}")
+            else:
+                attachments.append({"seq": a["seq"], "sha256": a["sha256"], "size": a["size"], "complete": False,
+                                    "touched": time.time()})
+        app.setdefault("history", []).append({"revision": current, "manifest_sha256": app["manifest_sha256"],
+                                              "attachments": app["attachments"], "reason": app.get("reason"),
+                                              "correction": app.get("correction")})
+        app.update({"manifest": manifest, "manifest_sha256": digest, "revision": revision, "attachments": attachments,
+                    "reason": None, "correction": None,
+                    "max_seq": max([max_seq] + [a["seq"] for a in attachments])})
+        app["state"] = "delivered" if all(a["complete"] for a in attachments) else "receiving"
+        self.dinas.save_app(app)
+        if app["state"] == "delivered":
+            self.dinas.notify_state(app, "delivered")
+        return None
+
+    def post_verify(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 4096:
+            self.close_connection = True
+            return self.error(413, "too_large", "a verify request is at most 4096 bytes")
+        kiosk = self.headers.get("Kiosk-Id", "")
+        d = self.dinas
+        with LOCK:
+            faults = dict(d.faults)
+            now = time.time()
+            times = [t for t in d.verify_times.get(kiosk, []) if now - t < 60]
+            if len(times) >= int(d.verify_rate):
+                d.verify_times[kiosk] = times
+                self.read_body_quietly()
+                return self.error(429, "rate_limited", f"at most {d.verify_rate} verifications a minute per kiosk",
+                                  {"Retry-After": 60})
+            d.verify_times[kiosk] = times + [now]
+        try:
+            req = json.loads(self.read_body())
+        except ValueError:
+            return self.error(400, "bad_json", "verify request is not JSON")
+        if not (isinstance(req, dict) and isinstance(req.get("nik"), str) and re.fullmatch(r"\d{16}", req["nik"])
+                and isinstance(req.get("kk"), str) and re.fullmatch(r"\d{16}", req["kk"])):
+            return self.error(422, "invalid_request", "nik and kk must be 16 digits")
+        if "verify_answer" in faults and faults["verify_answer"] is not None:
+            return self.send(200, dict(faults["verify_answer"], protocol=PROTOCOL))
+        with LOCK:
+            entry = d.registry.get(req["nik"])
+        if entry and entry["kk"] == req["kk"]:
+            return self.send(200, {"protocol": PROTOCOL, "match": True, "name_masked": Dinas.mask_name(entry["name"])})
+        return self.send(200, {"protocol": PROTOCOL, "match": False})
 
     def get_application(self, app_id):
         with LOCK:
@@ -489,6 +618,7 @@ class Handler(BaseHTTPRequestHandler):
                         att["complete"] = True
                         if all(a["complete"] for a in app["attachments"]) and app["state"] == "receiving":
                             app["state"] = "delivered"
+                            d.notify_state(app, "delivered")
                     else:
                         os.unlink(d.upload_path(app_id, seq))
                         d.save_app(app)
@@ -590,10 +720,18 @@ class Handler(BaseHTTPRequestHandler):
                     return self.error(404, "unknown_application", "no such application")
                 if not all(a["complete"] for a in app["attachments"]):
                     return self.error(409, "not_delivered", "attachments are incomplete")
-                app["state"], app["reason"] = state, req.get("reason")
+                correction = req.get("correction") if state == "returned_for_correction" else None
+                if correction is not None and not isinstance(correction, dict):
+                    return self.error(400, "bad_correction", "correction must be an object")
+                # Passed on as given: the kiosk bounds and validates it (tests send hostile values on purpose).
+                app["state"], app["reason"], app["correction"] = state, req.get("reason"), correction
                 d.save_app(app)
-                d.add_event(app["kiosk_id"], {"type": "state", "application_id": app["id"], "state": state,
-                                              "reason": req.get("reason")})
+                event = {"type": "state", "application_id": app["id"], "state": state, "reason": req.get("reason"),
+                         "revision": app.get("revision", 1)}
+                if correction is not None:
+                    event["correction"] = correction
+                d.add_event(app["kiosk_id"], event)
+                d.notify_state(app, state)
                 if state == "ready":
                     d.produce_documents(app, req.get("documents") or [f"{app['service']}-document"], req.get("tamper"))
                 return self.send(200, d.describe(app))
@@ -618,6 +756,34 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/admin/complaints" and self.command == "GET":
             with LOCK:
                 return self.send(200, d.complaints)
+        m = re.fullmatch(r"/admin/complaints/([A-Za-z0-9-]{1,64})/answer", path)
+        if m and self.command == "POST":
+            req = json.loads(self.read_body() or b"{}")
+            answer = req.get("answer")
+            if not isinstance(answer, str) or not answer or len(answer) > 10000:
+                return self.error(400, "bad_answer", "answer must be a string of 1..10000 characters")
+            key = m.group(1)
+            with LOCK:
+                cid = next((i for i, c in d.complaints.items()
+                            if i == key.lower() or c.get("reference", "").upper() == key.upper()), None)
+                if cid is None:
+                    return self.error(404, "unknown_complaint", "no such complaint")
+                c = d.complaints[cid]
+                c["answer"], c["answered_at"] = answer, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                d.save_json("complaints.json", d.complaints)
+                # application_id repeats the complaint id for kiosk-dinas/1 readers that require the field.
+                d.add_event(c.get("kiosk_id", ""), {"type": "complaint_answer", "complaint_id": cid,
+                                                    "application_id": cid, "reference": c.get("reference"),
+                                                    "answer": answer})
+                return self.send(200, {"id": cid, "reference": c.get("reference"), "answered_at": c["answered_at"]})
+        if path == "/admin/notifications" and self.command == "GET":
+            with LOCK:
+                return self.send(200, d.notifications)
+        if path == "/admin/registry" and self.command == "POST":
+            req = json.loads(self.read_body() or b"[]")
+            with LOCK:
+                n = d.add_registry(req.get("entries") if isinstance(req, dict) else req)
+            return self.send(200, {"added": n, "size": len(d.registry)})
         if path == "/admin/heartbeats" and self.command == "GET":
             with LOCK:
                 return self.send(200, d.heartbeats)
@@ -669,13 +835,17 @@ class AutoReviewer:
                 if app["state"] == "delivered":
                     app["state"], app["reason"], app["review_started"] = "in_review", None, now
                     d.save_app(app)
-                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "in_review", "reason": None})
+                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "in_review", "reason": None,
+                                                  "revision": app.get("revision", 1)})
+                    d.notify_state(app, "in_review")
                 elif app["state"] == "in_review" and app.get("review_started") and now - app["review_started"] >= self.seconds:
                     products = self.products((app.get("manifest") or {}).get("profile"), app["service"])
                     # ready is saved before the documents are produced: a crash in between issues none rather than twice.
                     app["state"] = "ready"
                     d.save_app(app)
-                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "ready", "reason": None})
+                    d.add_event(app["kiosk_id"], {"type": "state", "application_id": app_id, "state": "ready", "reason": None,
+                                                  "revision": app.get("revision", 1)})
+                    d.notify_state(app, "ready")
                     d.produce_documents(app, products, None)
 
     def run(self):
@@ -699,16 +869,36 @@ def validate_manifest(m, app_id):
     nik = m.get("applicant_nik", "")
     if isinstance(nik, str) and not re.fullmatch(r"\d{16}", nik):
         problems.append("applicant_nik must be 16 digits")
+    revision = m.get("revision", 1)
+    if not isinstance(revision, int) or isinstance(revision, bool) or not 1 <= revision <= 1000:
+        problems.append("revision must be an integer 1..1000")
+        revision = 1
+    form = m.get("form", {})
+    if not isinstance(form, dict) or len(form) > 60:
+        problems.append("form must be an object of at most 60 fields")
+    else:
+        for k, v in form.items():
+            if not re.fullmatch(FORM_KEY_RE, k) or not isinstance(v, str) or len(v) > 200:
+                problems.append(f"form field {k[:40]!r} needs a snake_case key and a string of at most 200 characters")
+                break
+    if "notify" in m and (m["notify"] not in ("whatsapp", "sms") or not m.get("contact")):
+        problems.append("notify must be whatsapp or sms, with a contact")
     atts = m.get("attachments")
     if not isinstance(atts, list) or not atts:
         problems.append("attachments must be a non-empty list")
     else:
+        last = 0
         for i, a in enumerate(atts):
-            if not (isinstance(a, dict) and a.get("seq") == i + 1 and isinstance(a.get("size"), int) and a["size"] >= 0
+            # Revision 1 numbers its attachments 1..n; a later revision keeps some and continues after the highest.
+            seq_ok = isinstance(a, dict) and isinstance(a.get("seq"), int) and (
+                a["seq"] == i + 1 if revision == 1 else a["seq"] > last)
+            if not (seq_ok and isinstance(a.get("size"), int) and a["size"] >= 0
                     and isinstance(a.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", a["sha256"])):
-                problems.append(f"attachments[{i}] needs seq {i + 1}, size and a sha256 hex digest")
+                problems.append(f"attachments[{i}] needs seq {i + 1 if revision == 1 else f'> {last}'}, size and a sha256 hex digest")
             elif a["size"] > 64 * 1024 * 1024:
                 problems.append(f"attachments[{i}] is larger than 64 MiB")
+            else:
+                last = a["seq"]
     return problems
 
 
@@ -727,6 +917,8 @@ def main():
     p.add_argument("--expire-uploads-after", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--auto-review", type=float, default=None, metavar="SECONDS")
+    p.add_argument("--registry", default=None, metavar="FILE")
+    p.add_argument("--verify-rate-per-minute", type=int, default=60)
     p.add_argument("--profiles", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Kiosk", "profiles"))
     args = p.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
