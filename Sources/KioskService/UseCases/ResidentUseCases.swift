@@ -325,7 +325,7 @@ public final class KioskUseCases: KioskServices {
     /// "Perbaiki": the corrections of a returned application, by its applicant, resubmitted under the same id.
     public func resubmit(_ draft: CorrectionDraft, owner: Int?) async throws(ServiceFailure) -> SubmissionReceipt {
         let app: StoredApplication
-        let source: ManifestSource
+        let source: ApplicationManifestSource
         do throws(StoreError) {
             app = try self.store.application(draft.id.uuidString)
             source = try self.store.manifestSource(app.id)
