@@ -145,7 +145,7 @@ extension TouchScreen {
     func fillForm(service: String, facts: Facts, nik: String) async throws {
         let s = try #require(try FormSamples.profile("kota-kupang").service(service))
         for (i, field) in s.formFields(for: facts).enumerated() {
-            try await self.waitFor("Formulir \(i + 1) dari")
+            try await self.waitFor("Formulir \(i + 1)/")
             let before = self.text
             switch field.kind {
             case .choice:

@@ -49,6 +49,7 @@ public struct StatusFlow: Sendable, Equatable {
             self.codeEntry.clear()
         case (.ask, .card(let nik)):
             self.problem = nil
+            self.pendingComplaint = nil
             self.step = .looking
             return [.lookupApplications(nik)]
         case (.ask, .cardUnreadable):
@@ -94,6 +95,7 @@ public struct StatusFlow: Sendable, Equatable {
         case (.looking, .found(let result)):
             switch result {
             case .success(let list) where !list.isEmpty:
+                self.pendingComplaint = nil
                 self.selected = 0
                 self.step = .results(list)
             case .success:

@@ -170,10 +170,11 @@ extension Screens {
         let field = f.formFields[i]
         let key = "apply-form-\(i)"
         var items: [Item] = [
-            .text(t("Formulir \(i + 1) dari \(f.formFields.count)", "Form \(i + 1) of \(f.formFields.count)"), Theme.dim),
-            .text(t(field.label).capitalizedFirst + (field.isRequired ? "" : t(" (boleh dilewati)", " (may be skipped)")), Theme.strong),
+            .text(t("Formulir \(i + 1)/\(f.formFields.count): ", "Form \(i + 1)/\(f.formFields.count): ") + t(field.label).capitalizedFirst
+                  + (field.isRequired ? "" : t(" (boleh dilewati)", " (may be skipped)")), Theme.strong),
         ]
-        if let help = field.help { items.append(.text(t(help), Theme.dim)) }
+        // Help where there is room for it; the smallest screen keeps the keys on one page.
+        if let help = field.help, self.height >= 20 { items.append(.text(t(help), Theme.dim)) }
         let skip = field.isRequired ? [] : [Button(t("Lewati", "Skip"), .session(.apply(.skipField)))]
         let entry = f.formEntry.text
         switch field.kind {
@@ -197,14 +198,14 @@ extension Screens {
             default: shown = entry.isEmpty ? "_" : entry
             }
             items.append(.text("▸ " + shown, Theme.strong))
-            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: .apply(.confirm))
-            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip))
+            items += self.digitPad({ .apply(.key($0)) }, erase: .apply(.backspace), done: nil)
+            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip + [self.nextButton]))
         case .name, .text:
             let visible = String(entry.suffix(max(10, self.width - 6)))
             items.append(.text("▸ " + visible + "_", Theme.strong))
             items += self.keyboard(field.kind == .name ? Self.nameLetters : Self.letters, { .apply(.key($0)) },
-                                   erase: .apply(.backspace), done: .apply(.confirm))
-            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip))
+                                   erase: .apply(.backspace), done: nil)
+            return Step(key: key, items: items, keys: .apply, enter: .session(.apply(.confirm)), nav: self.nav(skip + [self.nextButton]))
         }
     }
 
@@ -222,8 +223,9 @@ extension Screens {
 
     /// The complaint keyboard: letters, digits (dates, amounts, numbers residents quote) and a little punctuation.
     static let letters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,?")
-    /// Names: letters and the marks names carry.
-    static let nameLetters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ .,'-")
+    /// Names: letters and the marks names carry (30 keys with erase: three rows on the smallest screen; a comma
+    /// or an apostrophe can still come from a keyboard).
+    static let nameLetters: [Character] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ .-")
     static let codeAlphabet: [Character] = TrackingCode.alphabet
 
     private func deadlineItems(_ f: ApplyFlow) -> [Item] {

@@ -99,11 +99,13 @@ public struct Screens {
         return rows.map { .buttons($0, perRow: 3) }
     }
 
-    /// Keyboard over an alphabet, `perRow` keys a band.
+    /// Keyboard over an alphabet, `perRow` keys a band; without `done` (the screen's bar has "Lanjut"), erase is
+    /// the last key.
     func keyboard(_ alphabet: [Character], _ route: (Character) -> KioskSession.Event, erase: KioskSession.Event,
-                  done: KioskSession.Event) -> [Item] {
+                  done: KioskSession.Event?) -> [Item] {
         let perRow = self.width >= 80 ? 16 : 10
         let keys = alphabet.map { Button($0 == " " ? "␣" : String($0), .session(route($0))) }
+        guard let done else { return [.buttons(keys + [Button("⌫", .session(erase))], perRow: perRow)] }
         return [.buttons(keys, perRow: perRow),
                 .buttons([Button(t("⌫ Hapus", "⌫ Erase"), .session(erase)),
                           Button(self.nextLabel, .session(done), tone: .primary)], perRow: 2)]
