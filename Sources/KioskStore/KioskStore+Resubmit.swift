@@ -42,7 +42,7 @@ extension KioskStore {
         }
         let kept = current.attachments.filter { !requirements.contains($0.requirement) }
         let count = kept.count + attachments.count
-        guard count > 0 else { throw .noAttachments }
+        guard count > 0 || !form.isEmpty else { throw .noAttachments }
         guard count <= self.configuration.maxAttachments else {
             throw .tooManyAttachments(count: count, limit: self.configuration.maxAttachments)
         }

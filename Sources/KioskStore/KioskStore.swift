@@ -285,7 +285,8 @@ public final class KioskStore: @unchecked Sendable {
     /// Attachments must be regular files (opened with `O_NOFOLLOW`; no folders, pipes, devices, sockets or
     /// /proc files), not empty, at most `maxAttachments` of them; resident text must hold no unsafe characters.
     public func submit(_ app: NewApplication, actor: String = "resident") throws(StoreError) -> SubmitReceipt {
-        guard !app.attachments.isEmpty else { throw .noAttachments }
+        // A form-only application (e.g. a data check) carries its answers instead of documents.
+        guard !app.attachments.isEmpty || !app.form.isEmpty else { throw .noAttachments }
         guard app.attachments.count <= self.configuration.maxAttachments else {
             throw .tooManyAttachments(count: app.attachments.count, limit: self.configuration.maxAttachments)
         }

@@ -459,8 +459,10 @@ class Handler(BaseHTTPRequestHandler):
                     if revision != 1:
                         return self.error(409, "not_returned", f"revision {revision} of an application this Dinas does not hold")
                     app = {"id": app_id, "kiosk_id": manifest["kiosk_id"], "service": manifest["service"],
-                           "manifest": manifest, "manifest_sha256": digest, "state": "receiving", "reason": None,
-                           "revision": 1, "max_seq": max(a["seq"] for a in manifest["attachments"]),
+                           "manifest": manifest, "manifest_sha256": digest, "reason": None,
+                           # A form-only application (no attachments) is delivered with its manifest.
+                           "state": "receiving" if manifest["attachments"] else "delivered",
+                           "revision": 1, "max_seq": max([0] + [a["seq"] for a in manifest["attachments"]]),
                            "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"], "complete": False,
                                             "touched": time.time()} for a in manifest["attachments"]]}
                     os.makedirs(self.dinas.app_dir(app_id), exist_ok=True)
@@ -830,7 +832,8 @@ class AutoReviewer:
         with LOCK:
             for app_id in sorted(os.listdir(d.path("applications"))):
                 app = d.load_app(app_id)
-                if not app or not app["attachments"] or not all(a["complete"] for a in app["attachments"]):
+                # Delivered: every attachment complete (a form-only application has none to wait for).
+                if not app or not all(a["complete"] for a in app["attachments"]):
                     continue
                 if app["state"] == "delivered":
                     app["state"], app["reason"], app["review_started"] = "in_review", None, now
@@ -884,8 +887,8 @@ def validate_manifest(m, app_id):
     if "notify" in m and (m["notify"] not in ("whatsapp", "sms") or not m.get("contact")):
         problems.append("notify must be whatsapp or sms, with a contact")
     atts = m.get("attachments")
-    if not isinstance(atts, list) or not atts:
-        problems.append("attachments must be a non-empty list")
+    if not isinstance(atts, list) or not (atts or m.get("form")):
+        problems.append("attachments must be a non-empty list (or the form must carry the application)")
     else:
         last = 0
         for i, a in enumerate(atts):

@@ -5,6 +5,7 @@ import KioskRuntime
 import KioskService
 import KioskSecurity
 import KioskStore
+import KioskTestSupport
 import Testing
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -62,7 +63,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         // Submit: stored, receipt printed on the real printer; the same draft again is the same application.
         let draft = ApplicationDraft(
             id: UUID(), service: "birth", applicant: nik, eventDate: today.adding(days: -30), facts: ["citizenship": .string("wni")],
-            contact: "081234567890", scans: tokens, consentVersion: ApplyFlow.consentVersion, language: .id)
+            contact: "081234567890", scans: tokens,
+            form: FormSamples.answers(try #require(profile.service("birth")), facts: ["citizenship": .string("wni")], today: today,
+                                      nik: "5371011708950003"),
+            consentVersion: ApplyFlow.consentVersion, language: .id)
         let receipt = try await services.submit(draft)
         #expect(await services.printReceipt(trackingCode: receipt.trackingCode.raw, language: .id) == nil, "receipt printed, a separate step")
         #expect(receipt.expected.count == 2)

@@ -10,10 +10,13 @@ import Testing
 @Suite(.serialized) struct ResidentSocketTests {
     func draft(scans: [String: [String]], nik: String = SimulatedCardReader.testCardDigits) throws -> JSONValue {
         let today = UTCOffset(seconds: 8 * 3600).civilDate(of: Date())
+        let birth = try #require(try FormSamples.profile("kota-kupang").service("birth"))
         var wire = ResidentWire.Draft(ApplicationDraft(
             id: UUID(), service: "birth", applicant: try NIK(SimulatedCardReader.testCardDigits, today: today),
             eventDate: today.adding(days: -20), facts: ["citizenship": .string("wni")], contact: "081234567890",
-            scans: scans, consentVersion: ApplyFlow.consentVersion, language: .id))
+            scans: scans, form: FormSamples.answers(birth, facts: ["citizenship": .string("wni")], today: today,
+                                                    nik: SimulatedCardReader.testCardDigits),
+            consentVersion: ApplyFlow.consentVersion, language: .id))
         wire.applicantNIK = nik
         return .object(["draft": try JSONValue(encoding: wire)])
     }
@@ -120,7 +123,11 @@ import Testing
         let today = remote.today
         let draft = ApplicationDraft(id: UUID(), service: "birth", applicant: try NIK(SimulatedCardReader.testCardDigits, today: today),
                                      eventDate: today.adding(days: -20), facts: ["citizenship": .string("wni")], contact: nil,
-                                     scans: ["surat-kelahiran": [scan.token]], consentVersion: ApplyFlow.consentVersion, language: .id)
+                                     scans: ["surat-kelahiran": [scan.token]],
+                                     form: FormSamples.answers(try #require(try FormSamples.profile("kota-kupang").service("birth")),
+                                                               facts: ["citizenship": .string("wni")], today: today,
+                                                               nik: SimulatedCardReader.testCardDigits),
+                                     consentVersion: ApplyFlow.consentVersion, language: .id)
         do {
             _ = try await remote.submit(draft)
             Issue.record("a dead session's scan was accepted")
