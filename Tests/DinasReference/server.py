@@ -705,7 +705,8 @@ class Handler(BaseHTTPRequestHandler):
                     app = d.load_app(app_id)
                     if app:
                         out.append({"id": app["id"], "service": app["service"], "state": app["state"],
-                                    "kiosk_id": app["kiosk_id"],
+                                    "kiosk_id": app["kiosk_id"], "revision": app.get("revision", 1),
+                                    "form": app["manifest"].get("form", {}), "notify": app["manifest"].get("notify"),
                                     "attachments": [{"seq": a["seq"], "sha256": a["sha256"], "size": a["size"],
                                                      "received": d.offset(app_id, a["seq"]), "complete": a["complete"]}
                                                     for a in app["attachments"]]})

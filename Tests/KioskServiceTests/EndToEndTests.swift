@@ -297,6 +297,13 @@ func step<T>(_ name: String, timeout: Double, _ body: () async throws -> T) asyn
                 if !complete { try await Task.sleep(nanoseconds: 200_000_000) }
             }
             #expect(complete)
+            // The electronic form and the notification consent travelled with it.
+            let remote = try rig.dinas.applications().first { ($0["id"] as? String) == id }
+            let form = (remote?["form"] as? [String: String]) ?? [:]
+            let birth = try #require(try FormSamples.profile("kota-kupang").service("birth"))
+            #expect(Set(form.keys) == Set(birth.formFields(for: ["citizenship": .string("wni")]).map(\.key)), "every form answer arrived")
+            #expect(form.values.contains(Self.applicant), "the parents' NIKs as typed")
+            #expect(remote?["notify"] as? String == "whatsapp")
             for a in attachments {
                 let path = "\(rig.dinas.dir)/data/applications/\(id)/\(a.seq).bin"
                 let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -311,6 +318,11 @@ func step<T>(_ name: String, timeout: Double, _ body: () async throws -> T) asyn
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
             #expect(try rig.application(code)["state"]?.stringValue == "ready")
+            // The Dinas would have told the resident by WhatsApp on each change of state (consent given).
+            let sent = (try rig.dinas.admin("GET", "/admin/notifications") as? [[String: Any]]) ?? []
+            let mine = sent.filter { ($0["application_id"] as? String) == id }
+            #expect(mine.contains { ($0["state"] as? String) == "ready" && ($0["channel"] as? String) == "whatsapp"
+                && ($0["to"] as? String) == "081234567890" }, "notifications: \(mine)")
         }
         try await step("collect both documents", timeout: 120) {
             try await k.tap("Ambil Dokumen")
