@@ -114,7 +114,7 @@ import Testing
         #expect(sent.allSatisfy { $0["channel"] as? String == "whatsapp" && $0["to"] as? String == "081234567890" })
         #expect(sent.allSatisfy { ($0["text"] as? String)?.contains("Permohonan") == true && $0["at"] is String })
 
-        // A state event about revision 1 arriving now is stale and ignored; one about revision 2 applies.
+        // A state about the current revision applies (and is notified).
         try server.setState(id, "in_review")
         _ = await kiosk.engine.pass()
         #expect(try kiosk.store.application(id.uuidString).state == .inReview)
