@@ -248,4 +248,38 @@ import Testing
                                    body: Data(repeating: 0x20, count: 5_000), timeout: 10, requireSuccess: false)
         #expect(((big as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "too_large")
     }
+
+    @Test func aDinasThatIgnoresRevisionsNeverConfirmsOneAndStaleStatesAreIgnored() async throws {
+        let dinas = try HostileDinas(mode: "ok")
+        let kiosk = try TestKiosk(server: try DinasServer())
+        let engine = SyncEngine(
+            store: kiosk.store,
+            client: DinasClient(endpoint: DinasEndpoint(baseURL: dinas.url, kioskID: "desa-oebobo-01", token: dinas.token),
+                                requestTimeout: 5),
+            trustedKeys: [], configStore: nil, options: kiosk.engine.options)
+        let id = try kiosk.submit(sizes: [2_000])
+        #expect(await engine.pass().delivered == 1)
+        let key = id.uuidString.lowercased()
+        try dinas.setup(["events": [["seq": 1, "type": "state", "application_id": key, "state": "returned_for_correction",
+                                     "reason": "x", "revision": 1,
+                                     "correction": ["requirements": ["r0"], "fields": ["child_name"]]]]])
+        _ = await engine.pass()
+        #expect(try kiosk.store.application(key).correction?.requirements == ["r0"])
+        // A form-only correction: every seq is kept, so only the revision tells the two apart.
+        _ = try kiosk.store.resubmit(id, form: ["child_name": "Maria"], protectedFields: [], attachments: [], replacing: [])
+        let outcome = await engine.forward(id)
+        guard case .retryLater(let why) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(why.contains("revision 1, not 2"))
+        #expect(try kiosk.store.application(key).state == .submitted, "never delivered by a Dinas that holds revision 1")
+
+        // Once revision 2 is delivered, a replay of revision 1's return is stale; a state about revision 2 applies.
+        try kiosk.store.markDelivered(id)
+        try dinas.setup(["events": [
+            ["seq": 2, "type": "state", "application_id": key, "state": "returned_for_correction", "reason": "x", "revision": 1],
+            ["seq": 3, "type": "state", "application_id": key, "state": "in_review", "revision": 2]]])
+        _ = await engine.pass()
+        let app = try kiosk.store.application(key)
+        #expect(app.state == .inReview)
+        #expect(try kiosk.store.history(id).filter { $0.to == .returnedForCorrection }.count == 1, "the stale return was not applied")
+    }
 }
