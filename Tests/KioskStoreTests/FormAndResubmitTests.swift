@@ -263,4 +263,28 @@ import Testing
         #expect(stored.answeredAt != nil)
         #expect(try store.recordComplaintAnswer(id: c.id, reference: nil, answer: hostile) == false, "the same answer again")
     }
+
+    @Test func filesOfAResubmissionThatCrashedBeforeItsCommitAreRemovedAtOpen() throws {
+        let (store, dir) = try self.open()
+        let id = try self.returned(store)
+        let key = id.uuidString.lowercased()
+        let before = try store.application(key)
+        // What a writer killed between its new file and its commit leaves: its marker (a dead pid) and the file.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        try Data("\(child.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/attachments/.tmp/\(key).intent"))
+        try bytes(500).write(to: URL(fileURLWithPath: "\(dir)/attachments/\(key)/4.jpg"))
+        chmod("\(dir)/attachments/\(key)/4.jpg", 0o600)
+        let (again, report) = try KioskStore.open(directory: dir, configuration: StoreConfiguration(minFreeBytes: 0))
+        #expect(report.orphansRemoved == ["\(key)/4.jpg"])
+        #expect(report.quarantined.isEmpty)
+        #expect(try again.application(key) == before, "the committed revision is untouched")
+        #expect(files(in: "\(dir)/attachments").filter { $0.hasSuffix(".intent") }.isEmpty)
+        // The resident's retry works and takes seq 4.
+        let r = try again.resubmit(id, form: [:], protectedFields: [], attachments: [NewAttachment(requirement: "kk-orang-tua", data: bytes(700), fileExtension: "jpg")], replacing: ["kk-orang-tua"])
+        #expect(try again.application(r.id.uuidString).attachments.map(\.seq) == [1, 4])
+        #expect(try again.check().ok)
+    }
 }
