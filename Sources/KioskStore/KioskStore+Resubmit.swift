@@ -78,6 +78,9 @@ extension KioskStore {
                 .first?.int(0) ?? 0) + 1
         }
         let superseded: [String] = try self.spoolLock.withShared { () throws(StoreError) -> [String] in
+            // The marker lets the sweep prove that files a crash left before the commit are this writer's own.
+            try self.spool.beginExistingFolder(key)
+            defer { self.spool.endFolder(key) }
             var written: [SpooledFile] = []
             do {
                 var total = kept.reduce(0) { $0 + $1.size }

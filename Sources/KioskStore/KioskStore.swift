@@ -251,8 +251,9 @@ public final class KioskStore: @unchecked Sendable {
                 if try spool.quarantine(entry, to: quarantine) { moved.append(entry) }
                 continue
             }
-            // A submission that crashed before its commit: its marker is there and no application row is.
-            let crashed = intents.contains(entry) && !applications.contains(entry)
+            // A writer that crashed before its commit left its marker: a submission (no application row) or a
+            // resubmission (a row); the files no row references are its own.
+            let crashed = intents.contains(entry)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(spool.root)/\(entry)")) ?? [] {
                 let file = "\(entry)/\(name)"
                 if live.contains(file) { continue }

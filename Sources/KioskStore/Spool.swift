@@ -363,6 +363,25 @@ struct Spool: Sendable {
         Spool.syncDirectory(self.root)
     }
 
+    /// Marks an existing application folder as being written (a resubmission): the same `.intent` marker as
+    /// `beginFolder`, without creating the folder. A marker left by a writer that died is taken over.
+    func beginExistingFolder(_ folder: String) throws(StoreError) {
+        let marker = "\(self.tmp)/\(folder).intent"
+        for _ in 0..<2 {
+            let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                let pid = Array("\(getpid())\n".utf8)
+                _ = pid.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+                return
+            }
+            guard errno == EEXIST else { throw .io("create \(marker)", errno) }
+            guard self.markerOwnerIsDead(folder) else { throw .alreadySubmitted(folder) }
+            unlink(marker)
+        }
+        throw .alreadySubmitted(folder)
+    }
+
     /// True when `folder`'s intent marker names a process that no longer exists: a writer that crashed between
     /// its first file and its commit. Only the caller, knowing that no application row exists, may then clear it.
     func markerOwnerIsDead(_ folder: String) -> Bool {

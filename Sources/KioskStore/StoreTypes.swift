@@ -134,7 +134,7 @@ public struct Correction: Hashable, Sendable, Codable {
 
     /// The correction as the kiosk may store it, from untrusted input: the reason has its control characters
     /// stripped and is cut at 500 characters; nil when a list holds more than 40 entries or an entry that is not a
-    /// requirement id (lowercase slug, ≤ 64) or a form key (`^[a-z][a-z0-9_]{0,39}$`), or when nothing is left.
+    /// requirement id (lowercase slug, ≤ 64) or a form key (`^[a-z][a-z0-9_]{0,39}$`); duplicates are dropped.
     public static func validated(reason: String?, requirements: [String], fields: [String]) -> Correction? {
         guard requirements.count <= Correction.maxItems, fields.count <= Correction.maxItems,
               requirements.allSatisfy({ $0.count <= 64 && JurisdictionProfile.isSlug($0) }),

@@ -210,10 +210,30 @@ public struct DinasCorrection: Decodable, Sendable {
     public var reason: String?
     public var requirements: [String]?
     public var fields: [String]?
+    /// A part was present with the wrong type (e.g. `"fields": 7`).
+    public var malformed = false
 
-    /// nil when a list is too long or holds a bad id (the state itself is still applied).
+    enum CodingKeys: String, CodingKey { case reason, requirements, fields }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func part<T: Decodable>(_ type: T.Type, _ key: CodingKeys) -> T? {
+            guard c.contains(key), (try? c.decodeNil(forKey: key)) != true else { return nil }
+            guard let value = try? c.decode(T.self, forKey: key) else {
+                self.malformed = true
+                return nil
+            }
+            return value
+        }
+        self.reason = part(String.self, .reason)
+        self.requirements = part([String].self, .requirements)
+        self.fields = part([String].self, .fields)
+    }
+
+    /// nil when a part is malformed, a list is too long or holds a bad id (the state itself is still applied).
     public var validated: Correction? {
-        Correction.validated(reason: self.reason, requirements: self.requirements ?? [], fields: self.fields ?? [])
+        guard !self.malformed else { return nil }
+        return Correction.validated(reason: self.reason, requirements: self.requirements ?? [], fields: self.fields ?? [])
     }
 }
 
