@@ -26,6 +26,7 @@ import Testing
             scanner: SimulatedScanner(), workDir: "\(root)/work", cards: SimulatedCardReader().events)
         let nik = try NIK(self.nikText, today: today)
         var walked = 0
+        var hourly = 0
         for service in profile.services where service.kioskAvailable != false {
             // The event a week ago; where the event date is a birth date (KTP), thirty years ago.
             var f = self.start(profile, service, nik, today, years: 0)
@@ -76,10 +77,17 @@ import Testing
             #expect(stored.attachments.count == pages, "\(profileID)/\(service.id): every page stored")
             #expect(stored.formMasked.count == draft.form.count, "\(profileID)/\(service.id): the form stored")
             #expect(stored.notify == .sms)
+            // A service level in hours (Blora's 24 hours) is a due time, not a date.
+            if service.products.contains(where: { $0.sla?.period.unit == .hours }) {
+                #expect(receipt.expected.contains { $0.due.id.contains(" pukul ") && $0.due.id.hasSuffix(profile.conventions.timeZoneName) },
+                        "\(profileID)/\(service.id): \(receipt.expected.map(\.due.id))")
+                hourly += 1
+            }
             walked += 1
         }
         let available = profile.services.filter { $0.kioskAvailable != false }.count
         #expect(walked == available && available > 0, "\(profileID): \(walked) of \(available) services submitted")
+        if profileID == "blora" { #expect(hourly > 0, "Blora's 24-hour service level was walked") }
     }
 
     /// Category, service, identity, the event date (`years` back plus a week), and the facts answered plausibly.
