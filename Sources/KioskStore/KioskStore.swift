@@ -564,6 +564,21 @@ public final class KioskStore: @unchecked Sendable {
         }
     }
 
+    /// The kiosk-wide audit entries (no application: complaint slips, registry checks, ...), newest first.
+    public func kioskAudit(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
+        try self.sync { db in
+            try db.query(
+                "SELECT seq, at, event, from_state, to_state, actor, detail FROM audit_log WHERE application_id IS NULL ORDER BY seq DESC LIMIT ?",
+                [SQLValue(min(max(limit, 1), 1000))]
+            ).map {
+                AuditEntry(seq: $0.int(0), at: KioskStore.date($0.int(1))!, event: $0.text(2),
+                           from: $0.optionalText(3).flatMap(ApplicationState.init(rawValue:)),
+                           to: $0.optionalText(4).flatMap(ApplicationState.init(rawValue:)),
+                           actor: $0.text(5), detail: $0.optionalText(6))
+            }
+        }
+    }
+
     // MARK: - Transitions
 
     /// Moves an application to `state` if the lifecycle allows it, recording the change in the audit log.

@@ -233,7 +233,8 @@ extension KioskdTests {
 }
 
 /// A config bundle signed with `key`, from `kioskctl config init` + `config sign` (the real tools).
-func signedBundle(_ key: Ed25519PrivateKey, version: Int, desa: String, kiosk: String) throws -> Data {
+func signedBundle(_ key: Ed25519PrivateKey, version: Int, desa: String, kiosk: String,
+                  edit: ((inout [String: Any]) -> Void)? = nil) throws -> Data {
     let dir = try makeTempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Data(try key.pem().utf8).write(to: URL(fileURLWithPath: "\(dir)/k.pem"))
@@ -242,8 +243,12 @@ func signedBundle(_ key: Ed25519PrivateKey, version: Int, desa: String, kiosk: S
         guard r.status == 0 else { throw NSError(domain: "kioskctl \(args) exited \(r.status): \(r.err)", code: 1) }
         return Data(r.out.utf8)
     }
-    try ctl(["config", "init", "--profile", "kota-kupang", "--desa", desa, "--version", String(version), "--target", kiosk])
-        .write(to: URL(fileURLWithPath: "\(dir)/payload.json"))
+    var payload = try ctl(["config", "init", "--profile", "kota-kupang", "--desa", desa, "--version", String(version), "--target", kiosk])
+    if let edit, var object = try JSONSerialization.jsonObject(with: payload) as? [String: Any] {
+        edit(&object)
+        payload = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+    try payload.write(to: URL(fileURLWithPath: "\(dir)/payload.json"))
     _ = try ctl(["config", "sign", "\(dir)/payload.json", "--key", "\(dir)/k.pem", "--out", "\(dir)/bundle.json"])
     return try Data(contentsOf: URL(fileURLWithPath: "\(dir)/bundle.json"))
 }

@@ -54,6 +54,7 @@ public enum ResidentWire {
             case configVersion = "config_version"
             case deviceSummary = "device_summary"
             case testCard = "test_card"
+            case registryCheck = "registry_check"
         }
     }
 

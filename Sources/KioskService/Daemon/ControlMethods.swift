@@ -63,7 +63,8 @@ public final class ControlMethods: ControlHandler {
 
     /// Methods that change state (audited).
     static let changing: Set<String> = [
-        "resident.submit", "resident.complaint", "resident.receipt.print", "resident.document.print",
+        "resident.submit", "resident.resubmit", "resident.complaint", "resident.complaint.slip.print",
+        "resident.receipt.print", "resident.document.print", "resident.verify",
         "staff.submit", "staff.queue.retry", "staff.queue.quarantine", "staff.restock", "staff.printer.test",
         "admin.config.apply", "admin.config.rollback", "admin.sync.now",
     ]
