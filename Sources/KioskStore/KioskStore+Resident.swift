@@ -51,7 +51,8 @@ extension KioskStore {
     }
 
     /// Queues a complaint for the Dinas, committed (synchronous=FULL) before it returns. The reference is what
-    /// the resident is told: "PGD-" and the first 8 characters of the id.
+    /// the resident is told and types at Cek Status: "PGD-" and a tracking code ("PGD-XXXX-XXXX": no look-alike
+    /// characters, a check character, so the keypad that types tracking codes types it too).
     public func fileComplaint(category: String, body: String, contact: String?, language: String)
         throws(StoreError) -> StoredComplaint
     {
@@ -61,15 +62,24 @@ extension KioskStore {
             throw .unsafeText(field: field)
         }
         let id = UUID().uuidString.lowercased()
-        let reference = "PGD-" + id.prefix(8).uppercased()
         let now = self.nowMillis
-        try self.run { db in
-            try db.transaction {
-                try db.query(
-                    "INSERT INTO complaints (id, reference, category, body, contact, language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(id), .text(reference), .text(category), .text(body), contact.map(SQLValue.text) ?? .null,
-                     .text(language), SQLValue(now)])
-                try self.auditRow(db, nil, event: "complaint", actor: "resident", detail: "\(reference) \(category)")
+        var generator = SystemRandomNumberGenerator()
+        var reference = ""
+        for attempt in 0..<8 {
+            reference = "PGD-" + TrackingCode(using: &generator).formatted
+            do {
+                try self.run { db in
+                    try db.transaction {
+                        try db.query(
+                            "INSERT INTO complaints (id, reference, category, body, contact, language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [.text(id), .text(reference), .text(category), .text(body), contact.map(SQLValue.text) ?? .null,
+                             .text(language), SQLValue(now)])
+                        try self.auditRow(db, nil, event: "complaint", actor: "resident", detail: "\(reference) \(category)")
+                    }
+                }
+                break
+            } catch StoreError.sqlite(let e) where e.isConstraintViolation && e.message.contains("reference") && attempt < 7 {
+                continue  // a reference collision: draw another
             }
         }
         return StoredComplaint(id: id, reference: reference, category: category, body: body, contact: contact,
