@@ -27,7 +27,7 @@ import Testing
     }
 
     func notifications(_ server: DinasServer) throws -> [[String: Any]] {
-        (try server.admin("GET", "/admin/notifications") as? [[String: Any]]) ?? []
+        try server.notifications()
     }
 
     @Test func oldManifestsSerializeExactlyAsBefore() throws {
@@ -68,9 +68,8 @@ import Testing
         #expect(manifest["revision"] == nil)
 
         // The Dinas returns it with details; the kiosk stores them.
-        try server.admin("POST", "/admin/applications/\(id.uuidString.lowercased())/state", json: [
-            "state": "returned_for_correction", "reason": "Foto KK buram",
-            "correction": ["reason": "Foto KK buram, pindai ulang", "requirements": ["kk-orang-tua"], "fields": ["child_name"]]])
+        try server.setState(id, "returned_for_correction", reason: "Foto KK buram", correction: [
+            "reason": "Foto KK buram, pindai ulang", "requirements": ["kk-orang-tua"], "fields": ["child_name"]])
         try server.setState(quiet, "returned_for_correction", reason: "x")
         _ = await kiosk.engine.pass()
         let returned = try kiosk.store.application(id.uuidString)
@@ -203,8 +202,7 @@ import Testing
         let other = try kiosk.store.fileComplaint(category: "layanan", body: "Lama", contact: nil, language: "id")
         #expect(await kiosk.engine.pass().complaintsSent == 2)
         #expect(try kiosk.store.complaint(reference: c.reference)?.sentAt != nil)
-        try server.admin("POST", "/admin/complaints/\(c.reference.lowercased())/answer",
-                         json: ["answer": "Printer sudah diganti.\nTerima kasih."])
+        try server.answerComplaint(c.reference.lowercased(), "Printer sudah diganti.\nTerima kasih.")
         try server.admin("POST", "/admin/complaints/\(other.id)/answer",
                          json: ["answer": "\u{1B}[2J\u{1B}]0;x\u{07}Sedang diproses" + String(repeating: "…", count: 1_500)])
         let r = await kiosk.engine.pass()
@@ -222,7 +220,7 @@ import Testing
         let server = try DinasServer()
         let kiosk = try TestKiosk(server: server)
         let kk = "5371010101200001"
-        try server.admin("POST", "/admin/registry", json: ["entries": [["nik": testNIK.digits, "kk": kk, "name": "Maria Goreti Lado"]]])
+        try server.addToRegistry(nik: testNIK.digits, kk: kk, name: "Maria Goreti Lado")
         let client = kiosk.engine.client
         #expect(try await client.verify(nik: testNIK, kk: kk) == VerifyResult(match: true, nameMasked: "M**** G***** L***"))
         #expect(try await client.verify(nik: testNIK, kk: "5371010101209999") == VerifyResult(match: false, nameMasked: nil))
