@@ -27,7 +27,7 @@ import Testing
     }
 
     func notifications(_ server: DinasServer) throws -> [[String: Any]] {
-        (try server.admin("GET", "/admin/notifications") as? [[String: Any]]) ?? []
+        try server.notifications()
     }
 
     @Test func oldManifestsSerializeExactlyAsBefore() throws {
@@ -68,9 +68,8 @@ import Testing
         #expect(manifest["revision"] == nil)
 
         // The Dinas returns it with details; the kiosk stores them.
-        try server.admin("POST", "/admin/applications/\(id.uuidString.lowercased())/state", json: [
-            "state": "returned_for_correction", "reason": "Foto KK buram",
-            "correction": ["reason": "Foto KK buram, pindai ulang", "requirements": ["kk-orang-tua"], "fields": ["child_name"]]])
+        try server.setState(id, "returned_for_correction", reason: "Foto KK buram", correction: [
+            "reason": "Foto KK buram, pindai ulang", "requirements": ["kk-orang-tua"], "fields": ["child_name"]])
         try server.setState(quiet, "returned_for_correction", reason: "x")
         _ = await kiosk.engine.pass()
         let returned = try kiosk.store.application(id.uuidString)
@@ -119,6 +118,27 @@ import Testing
         _ = await kiosk.engine.pass()
         #expect(try kiosk.store.application(id.uuidString).state == .inReview)
         #expect(try self.notifications(server).last?["state"] as? String == "in_review")
+
+        // Returned a second time: a revision 3 may not reuse seq 2 (replaced in revision 2); the kiosk's takes seq 4.
+        try server.setState(id, "returned_for_correction", correction: ["requirements": ["surat-kelahiran"]])
+        _ = await kiosk.engine.pass()
+        #expect(try kiosk.store.application(id.uuidString).correction?.requirements == ["surat-kelahiran"])
+        var reuse = try KioskJSON.decode(Manifest.self, from: Manifest(source: try kiosk.store.manifestSource(id), kioskID: "desa-oebobo-01").canonicalJSON())
+        reuse.revision = 3
+        reuse.attachments[0] = .init(seq: 2, requirement: "surat-kelahiran", mediaType: "image/jpeg", size: 5, sha256: String(repeating: "c", count: 64))
+        reuse.attachments.sort { $0.seq < $1.seq }
+        let refused = try self.put(server, reuse)
+        #expect(refused.contains("seq_reused"), "\(refused)")
+        let birth = randomBytes(9_000)
+        _ = try kiosk.store.resubmit(id, form: Self.form, protectedFields: ["mother_nik"],
+                                     attachments: [NewAttachment(requirement: "surat-kelahiran", data: birth, fileExtension: "jpg")],
+                                     replacing: ["surat-kelahiran"])
+        #expect(await kiosk.engine.pass().delivered == 1)
+        let third = try kiosk.store.application(id.uuidString)
+        #expect(third.revision == 3 && third.state == .delivered && third.attachments.map(\.seq) == [3, 4])
+        #expect(try self.remoteApp(server, id)["revision"] as? Int == 3)
+        let now = try #require(try server.applications().first { $0["id"] as? String == id.uuidString.lowercased() })
+        #expect((now["attachments"] as? [[String: Any]])?.map { $0["sha256"] as? String } == third.attachments.map(\.sha256))
     }
 
     func uploadBytes(_ server: DinasServer) throws -> Int { try server.stats()["upload_bytes_received"] as? Int ?? -1 }
@@ -201,14 +221,18 @@ import Testing
         let kiosk = try TestKiosk(server: server)
         let c = try kiosk.store.fileComplaint(category: "kios", body: "Printer macet", contact: nil, language: "id")
         let other = try kiosk.store.fileComplaint(category: "layanan", body: "Lama", contact: nil, language: "id")
-        #expect(await kiosk.engine.pass().complaintsSent == 2)
+        // Passes until done (at most 3): a request the loaded test machine times out is retried, as in production.
+        func passes(_ count: (PassResult) -> Int, until n: Int) async -> Int {
+            var total = 0
+            for _ in 0..<3 where total < n { total += count(await kiosk.engine.pass()) }
+            return total
+        }
+        #expect(await passes(\.complaintsSent, until: 2) == 2)
         #expect(try kiosk.store.complaint(reference: c.reference)?.sentAt != nil)
-        try server.admin("POST", "/admin/complaints/\(c.reference.lowercased())/answer",
-                         json: ["answer": "Printer sudah diganti.\nTerima kasih."])
+        try server.answerComplaint(c.reference.lowercased(), "Printer sudah diganti.\nTerima kasih.")
         try server.admin("POST", "/admin/complaints/\(other.id)/answer",
                          json: ["answer": "\u{1B}[2J\u{1B}]0;x\u{07}Sedang diproses" + String(repeating: "…", count: 1_500)])
-        let r = await kiosk.engine.pass()
-        #expect(r.complaintAnswers == 2)
+        #expect(await passes(\.complaintAnswers, until: 2) == 2)
         let answered = try #require(try kiosk.store.complaint(reference: c.reference.lowercased()))
         #expect(answered.answer == "Printer sudah diganti.\nTerima kasih.")
         #expect(answered.answeredAt != nil)
@@ -222,7 +246,7 @@ import Testing
         let server = try DinasServer()
         let kiosk = try TestKiosk(server: server)
         let kk = "5371010101200001"
-        try server.admin("POST", "/admin/registry", json: ["entries": [["nik": testNIK.digits, "kk": kk, "name": "Maria Goreti Lado"]]])
+        try server.addToRegistry(nik: testNIK.digits, kk: kk, name: "Maria Goreti Lado")
         let client = kiosk.engine.client
         #expect(try await client.verify(nik: testNIK, kk: kk) == VerifyResult(match: true, nameMasked: "M**** G***** L***"))
         #expect(try await client.verify(nik: testNIK, kk: "5371010101209999") == VerifyResult(match: false, nameMasked: nil))

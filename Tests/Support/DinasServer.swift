@@ -64,9 +64,23 @@ public final class DinasServer: @unchecked Sendable {
     public func setFaults(_ faults: [String: Any]) throws { try self.admin("POST", "/admin/faults", json: faults) }
     public func applications() throws -> [[String: Any]] { (try self.admin("GET", "/admin/applications") as? [[String: Any]]) ?? [] }
     public func stats() throws -> [String: Any] { (try self.admin("GET", "/admin/stats") as? [String: Any]) ?? [:] }
+    /// What the Dinas would have sent residents who consented (`GET /admin/notifications`, PROTOCOL.md §8b).
+    public func notifications() throws -> [[String: Any]] { (try self.admin("GET", "/admin/notifications") as? [[String: Any]]) ?? [] }
+    /// Answers a complaint by its id or reference (`POST /admin/complaints/{key}/answer`).
+    public func answerComplaint(_ idOrReference: String, _ answer: String) throws {
+        try self.admin("POST", "/admin/complaints/\(idOrReference)/answer", json: ["answer": answer])
+    }
+    /// Adds people to the LOPE CAPIL registry `POST /v1/verify` answers from.
+    public func addToRegistry(nik: String, kk: String, name: String) throws {
+        try self.admin("POST", "/admin/registry", json: ["entries": [["nik": nik, "kk": kk, "name": name]]])
+    }
 
-    public func setState(_ id: UUID, _ state: String, reason: String? = nil, documents: [String]? = nil, tamper: String? = nil) throws {
+    /// - Parameter correction: for `returned_for_correction`, what to correct (`reason`, `requirements`, `fields`);
+    ///   passed on to the kiosk as given.
+    public func setState(_ id: UUID, _ state: String, reason: String? = nil, documents: [String]? = nil, tamper: String? = nil,
+                         correction: [String: Any]? = nil) throws {
         var body: [String: Any] = ["state": state]
+        if let correction { body["correction"] = correction }
         if let reason { body["reason"] = reason }
         if let documents { body["documents"] = documents }
         if let tamper { body["tamper"] = tamper }
