@@ -30,8 +30,14 @@ public enum ResidentFacing {
         if let at = i.dueAt, let t = LocalDateTime(String(at.prefix(16))) {
             let hm = String(format: "%02d.%02d", t.minuteOfDay / 60, t.minuteOfDay % 60)
             let zone = conventions.timeZoneName
-            return LocalizedText("\(DatePicker.long(t.date, .id)) pukul \(hm) \(zone)",
-                                 "\(DatePicker.long(t.date, .en)) at \(hm.replacingOccurrences(of: ".", with: ":")) \(zone)")
+            // The Dinas's working hours, where the profile states them: the resident knows when it is open.
+            let hours = conventions.workingHours.map { h in
+                LocalizedText(" (jam kerja Dinas \(h.opens.replacingOccurrences(of: ":", with: "."))–\(h.closes.replacingOccurrences(of: ":", with: ".")))",
+                              " (Dinas working hours \(h.opens)–\(h.closes))")
+            }
+            return LocalizedText("\(DatePicker.long(t.date, .id)) pukul \(hm) \(zone)" + (hours?.id ?? ""),
+                                 "\(DatePicker.long(t.date, .en)) at \(hm.replacingOccurrences(of: ".", with: ":")) \(zone)"
+                                    + (hours?.text(.en) ?? ""))
         }
         if let d = i.due { return LocalizedText(DatePicker.long(d, .id), DatePicker.long(d, .en)) }
         return i.pending ?? LocalizedText("menunggu keputusan Dinas", "waiting for the Dinas's decision")

@@ -1,6 +1,7 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskRuntime
 import KioskService
 import KioskStore
 import KioskTestSupport
@@ -79,7 +80,7 @@ import Testing
             #expect(stored.notify == .sms)
             // A service level in hours (Blora's 24 hours) is a due time, not a date.
             if service.products.contains(where: { $0.sla?.period.unit == .hours }) {
-                #expect(receipt.expected.contains { $0.due.id.contains(" pukul ") && $0.due.id.hasSuffix(profile.conventions.timeZoneName) },
+                #expect(receipt.expected.contains { $0.due.id.contains(" pukul ") && $0.due.id.contains(profile.conventions.timeZoneName) },
                         "\(profileID)/\(service.id): \(receipt.expected.map(\.due.id))")
                 hourly += 1
             }
@@ -127,5 +128,20 @@ import Testing
         } catch {
             return .failure(error)
         }
+    }
+}
+
+@Suite struct DueTimeTests {
+    /// A service level in hours is told as a date and time in the Dinas's zone, with its working hours when the
+    /// profile states them.
+    @Test func anHourlyDueTimeReadsAsADateAndTime() throws {
+        var blora = try FormSamples.profile("blora").conventions
+        let json = #"{"product": "akta", "name": {"id": "Akta Kelahiran"}, "printable_at_kiosk": true, "due_at": "2026-12-04T10:15+07:00"}"#
+        let issuance = try KioskJSON.decoder().decode(RuleEvaluation.Issuance.self, from: Data(json.utf8))
+        #expect(ResidentFacing.due(issuance, conventions: blora).id == "4 Desember 2026 pukul 10.15 WIB")
+        blora.workingHours = WorkingHours(opens: "08:00", closes: "16:00")
+        let due = ResidentFacing.due(issuance, conventions: blora)
+        #expect(due.id == "4 Desember 2026 pukul 10.15 WIB (jam kerja Dinas 08.00–16.00)")
+        #expect(due.text(.en) == "4 December 2026 at 10:15 WIB (Dinas working hours 08:00–16:00)")
     }
 }
