@@ -51,6 +51,12 @@ public struct ComplaintChannel: Hashable, Sendable, Codable {
     public var label: LocalizedText
     public var value: String
     public var reference: String?
+
+    /// The channel as residents read it on screens and receipts: its label and address, but the kiosk's own
+    /// channel by its label alone (its `value` is an internal address).
+    public func residentLine(_ language: Language) -> String {
+        self.kind == "kiosk" ? self.label.text(language) : "\(self.label.text(language)): \(self.value)"
+    }
 }
 
 /// A document the resident hands in. `alternatives` are accepted in its place, e.g. an SPTJM (BL A.1).

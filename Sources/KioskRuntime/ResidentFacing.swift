@@ -18,12 +18,6 @@ public enum ResidentFacing {
         return service?.name ?? LocalizedText(serviceID, serviceID)
     }
 
-    /// A complaint channel's address as residents read it: the kiosk's own channel in words.
-    public static func channelValue(_ c: ComplaintChannel) -> LocalizedText {
-        c.kind == "kiosk" ? LocalizedText("di kios ini, menu Pengaduan", "at this kiosk, the Complaints menu")
-            : LocalizedText(c.value, c.value)
-    }
-
     /// When a product is expected, in words: a date, or a date and time for a service level in hours (with the
     /// zone), or what it waits for.
     public static func due(_ i: RuleEvaluation.Issuance, conventions: Conventions) -> LocalizedText {
@@ -88,7 +82,7 @@ public enum ResidentFacing {
             utcOffset: profile.conventions.utcOffset, timeZoneName: profile.conventions.timeZoneName,
             requirements: requirements,
             expected: expected,
-            complaintChannels: profile.complaintChannels.map { "\($0.label.text(language)): \(self.channelValue($0).text(language))" },
+            complaintChannels: profile.complaintChannels.map { $0.residentLine(language) },
             feeIDR: profile.feeIDR,
             qrText: statusURL.map { "\($0)\($0.contains("?") ? "&" : "?")code=\(app.trackingCode.raw)" } ?? app.trackingCode.formatted)
     }

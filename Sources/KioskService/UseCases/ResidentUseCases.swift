@@ -581,8 +581,7 @@ public final class KioskUseCases: KioskServices {
             dinasName: self.profile.dinas.text(language), kioskName: self.settings.desaName, reference: c.reference,
             category: category.text(language), filedAt: c.createdAt, utcOffset: self.profile.conventions.utcOffset,
             timeZoneName: self.profile.conventions.timeZoneName,
-            complaintChannels: self.profile.complaintChannels.filter { $0.kind != "kiosk" }
-                .map { "\($0.label.text(language)): \($0.value)" })
+            complaintChannels: self.profile.complaintChannels.filter { $0.kind != "kiosk" }.map { $0.residentLine(language) })
         let path = "\(self.workDir)/complaint-\(UUID().uuidString.prefix(8)).pdf"
         do {
             try ReceiptRenderer.render(slip, language: language).write(to: URL(fileURLWithPath: path))

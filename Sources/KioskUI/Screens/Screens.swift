@@ -154,11 +154,6 @@ public struct Screens {
             banners: self.notices.map { t($0.message) }, items: items, nav: [])
     }
 
-    /// A complaint channel as residents read it: the kiosk's own channel in words, not its internal address.
-    func channelValue(_ c: ComplaintChannel) -> String {
-        c.kind == "kiosk" ? t("di kios ini, menu Pengaduan", "at this kiosk, the Complaints menu") : c.value
-    }
-
     // MARK: - Informasi Layanan
 
     func info(_ f: InfoFlow, _ profile: JurisdictionProfile) -> ScreenSpec {
@@ -187,7 +182,7 @@ public struct Screens {
         }
         items.append(.text(t("Biaya: ", "Fee: ") + (profile.feeIDR == 0 ? t("gratis", "free") : self.rupiah(profile.feeIDR)), Theme.strong))
         items.append(.text(t("Pengaduan:", "Complaints:"), Theme.strong))
-        for c in profile.complaintChannels { items.append(.text("• " + t(c.label) + ": " + self.channelValue(c))) }
+        for c in profile.complaintChannels { items.append(.text("• " + c.residentLine(self.language))) }
         return ScreenSpec(key: "info-\(id)", title: t(s.name), items: items, nav: self.standardNav)
     }
 }
