@@ -54,7 +54,7 @@ final class AppHarness {
             let inner = String(row[(t.rect.x + 1)..<min(row.count, t.rect.x + t.rect.width - 1)])
             let shown = inner.trimmingCharacters(in: .whitespaces)
             // Long labels are cut with "…" on narrow screens.
-            return shown == label || (shown.hasSuffix("…") && label.hasPrefix(shown.dropLast()))
+            return shown == label || (shown.hasSuffix("…") && label.hasPrefix(shown.dropLast())) || label.hasPrefix(shown + " (")
         }
     }
 

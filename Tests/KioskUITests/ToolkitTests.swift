@@ -105,3 +105,13 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(TerminalText.wrap("abcdefghijkl", width: 5) == ["abcde", "fghij", "kl"])
     }
 }
+
+@Suite struct LabelFitTests {
+    @Test func aLongLabelDropsItsExplanationBeforeItIsCut() {
+        #expect(Layout.fit("Lanjut ▶", 20) == "Lanjut ▶")
+        #expect(Layout.fit("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)", 38) == "Pencatatan Sipil")
+        #expect(Layout.fit("Akta Kelahiran anak yang tidak diketahui asal-usulnya", 20) == "Akta Kelahiran anak…")
+        #expect(Layout.fit("Warga negara Indonesia (WNI)", 10) == "Warga neg…")
+        #expect(Layout.fit("(x)", 2) == "(…")
+    }
+}

@@ -317,9 +317,21 @@ public enum Layout {
         }
         let inner = r.width - 2
         var label = b.label
-        if label.count > inner { label = String(label.prefix(max(0, inner - 1))) + "…" }
+        label = Self.fit(label, inner)
         let x = r.x + 1 + max(0, (inner - label.count) / 2)
         canvas.text(label, x: x, y: r.y + r.height / 2, style: style, maxWidth: inner)
+    }
+
+    /// A label within `width` columns: whole if it fits; else without its trailing explanation in parentheses
+    /// ("Pencatatan Sipil (kelahiran, …)" → "Pencatatan Sipil"), so a narrow screen shows words, not a cut;
+    /// cut with "…" only when even that does not fit.
+    static func fit(_ label: String, _ width: Int) -> String {
+        guard label.count > width else { return label }
+        if label.hasSuffix(")"), let open = label.range(of: " (", options: .backwards) {
+            let short = String(label[..<open.lowerBound])
+            if !short.isEmpty, short.count <= width { return short }
+        }
+        return String(label.prefix(max(0, width - 1))) + "…"
     }
 
     /// A scanned page in half blocks: each cell shows two pixels (upper = foreground, lower = background).
