@@ -34,8 +34,10 @@ public enum ConfigLimits {
     public static let staffPins = 200
     public static let staffIDLength = 64
     public static let staffNameLength = 100
-    /// PBKDF2 iterations in a `pin_hash`: 10 000…10 000 000.
-    public static let pinIterations: ClosedRange<Int> = 10_000...10_000_000
+    /// PBKDF2 iterations in a `pin_hash`: 100 000…10 000 000 (one PIN check costs tens of milliseconds).
+    public static let pinIterations: ClosedRange<Int> = StaffEntry.minimumIterations...10_000_000
+    /// `kiosk.staff_timeout_seconds`: 30…3600.
+    public static let staffTimeoutSeconds: ClosedRange<Int> = 30...3600
 
     /// Any other text in a bundle (profile names, notes, references, …): at most 4000 characters, and no text
     /// anywhere may hold a `SafeText.isUnsafe` scalar (controls including newlines, DEL, C1, bidi, zero-width).

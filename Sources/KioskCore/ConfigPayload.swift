@@ -87,14 +87,23 @@ public struct KioskSettings: Hashable, Sendable, Codable {
         }
     }
 
-    /// A desa staff member's PIN, stored only as a PBKDF2 hash (`pbkdf2-sha256$ITER$SALT$HASH`).
+    /// A staff member's PIN, stored only as a PBKDF2 hash (`pbkdf2-sha256$ITER$SALT$HASH`, salt per PIN), with
+    /// their role. `kioskctl staff pin-hash` makes an entry.
     public struct StaffPIN: Hashable, Sendable, Codable {
         public var staffID: String
         public var name: String
+        public var role: StaffRole
         public var pinHash: String
 
+        public init(staffID: String, name: String, role: StaffRole, pinHash: String) {
+            self.staffID = staffID
+            self.name = name
+            self.role = role
+            self.pinHash = pinHash
+        }
+
         enum CodingKeys: String, CodingKey {
-            case name
+            case name, role
             case staffID = "staff_id"
             case pinHash = "pin_hash"
         }
@@ -111,10 +120,18 @@ public struct KioskSettings: Hashable, Sendable, Codable {
     public var retentionDays: Int
     /// LOPE CAPIL at the kiosk (OI Pasal 10): residents may check their NIK and KK with the Dinas. Absent: off.
     public var registryCheck: Bool?
+    /// Staff mode without a touch for this long returns to the home screen. Absent: `StaffEntry.defaultTimeoutSeconds`.
+    public var staffTimeoutSeconds: Int?
+    /// "Panggil petugas" rings the terminal bell. Absent: on.
+    public var staffCallBell: Bool?
+
+    public var staffTimeout: Int { self.staffTimeoutSeconds ?? StaffEntry.defaultTimeoutSeconds }
 
     enum CodingKeys: String, CodingKey {
         case languages, announcement
         case registryCheck = "registry_check"
+        case staffTimeoutSeconds = "staff_timeout_seconds"
+        case staffCallBell = "staff_call_bell"
         case desaName = "desa_name"
         case openingHours = "opening_hours"
         case idleTimeoutSeconds = "idle_timeout_seconds"
@@ -171,6 +188,9 @@ public struct KioskSettings: Hashable, Sendable, Codable {
                   value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
             else { throw fail(name, "must be 1…\(ConfigLimits.deviceNameLength) printable ASCII characters without spaces") }
         }
+        if let s = self.staffTimeoutSeconds, !ConfigLimits.staffTimeoutSeconds.contains(s) {
+            throw fail("staff_timeout_seconds", "must be between 30 and 3600, got \(s)")
+        }
         guard self.staffPins.count <= ConfigLimits.staffPins else {
             throw fail("staff_pins", "at most \(ConfigLimits.staffPins) entries")
         }
@@ -188,7 +208,7 @@ public struct KioskSettings: Hashable, Sendable, Codable {
                   Data(base64Encoded: String(parts[2])) != nil, Data(base64Encoded: String(parts[3])) != nil
             else {
                 throw fail("staff_pins[\(i)].pin_hash",
-                           "must be pbkdf2-sha256$ITERATIONS(10000…10000000)$SALT$HASH (base64)")
+                           "must be pbkdf2-sha256$ITERATIONS(100000…10000000)$SALT$HASH (base64); make one with kioskctl staff pin-hash")
             }
         }
     }

@@ -125,7 +125,7 @@ import Testing
         }, field: "payload.kiosk.languages")
         try check({ o in
             var k = o["kiosk"] as! [String: Any]
-            k["staff_pins"] = [["staff_id": "s1", "name": "Ibu Sari", "pin_hash": "1234"]]
+            k["staff_pins"] = [["staff_id": "s1", "name": "Ibu Sari", "role": "petugas", "pin_hash": "1234"]]
             o["kiosk"] = k
         }, field: "payload.kiosk.staff_pins[0].pin_hash")
         try check({ o in

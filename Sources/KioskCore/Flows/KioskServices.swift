@@ -176,10 +176,14 @@ public struct ApplicationDraft: Sendable, Equatable {
     public var notify: String?
     public var consentVersion: String
     public var language: Language
+    /// Assisted mode: the staff id of who helped (kioskd accepts it only from a connection that staff unlocked
+    /// with that id, and records it on the application, in the audit trail and on the receipt).
+    public var assistedBy: String?
 
     public init(id: UUID, service: String, applicant: NIK, eventDate: CivilDate, facts: Facts, contact: String?,
                 scans: [String: [String]], form: [String: String] = [:], notify: String? = nil,
-                consentVersion: String, language: Language) {
+                consentVersion: String, language: Language, assistedBy: String? = nil) {
+        self.assistedBy = assistedBy
         self.form = form
         self.notify = notify
         self.id = id

@@ -117,8 +117,10 @@ public enum ResidentWire {
         public var notify: String?
         public var consentVersion: String
         public var language: Language
+        public var assistedBy: String?
 
         public init(_ d: ApplicationDraft) {
+            self.assistedBy = d.assistedBy
             self.id = d.id
             self.service = d.service
             self.applicantNIK = d.applicant.digits
@@ -136,11 +138,13 @@ public enum ResidentWire {
         public func draft(today: CivilDate) throws(NIKError) -> ApplicationDraft {
             ApplicationDraft(id: self.id, service: self.service, applicant: try NIK(self.applicantNIK, today: today),
                              eventDate: self.eventDate, facts: self.facts, contact: self.contact, scans: self.scans,
-                             form: self.form ?? [:], notify: self.notify, consentVersion: self.consentVersion, language: self.language)
+                             form: self.form ?? [:], notify: self.notify, consentVersion: self.consentVersion, language: self.language,
+                             assistedBy: self.assistedBy)
         }
 
         enum CodingKeys: String, CodingKey {
             case id, service, facts, contact, scans, language, form, notify
+            case assistedBy = "assisted_by"
             case applicantNIK = "applicant_nik"
             case eventDate = "event_date"
             case consentVersion = "consent_version"
