@@ -70,8 +70,8 @@ final class AppHarness {
     }
 
     /// Walks a birth application from Beranda to the receipt.
-    func applyForBirth() async {
-        self.tap("Ajukan Permohonan")
+    func applyForBirth(fromHome: Bool = true) async {
+        if fromHome { self.tap("Ajukan Permohonan") }
         self.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
         self.tap("Akta Kelahiran")
         self.type("5371011708950003")

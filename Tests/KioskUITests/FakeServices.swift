@@ -37,6 +37,21 @@ final class FakeServices: KioskServices {
     }
 
     let state = Mutex(State())
+
+    struct StaffState {
+        var wrongPINs = 0
+        var unlocked = false
+        var locks = 0
+        var calls: [String] = []
+        var sheets = 0
+        var restocks: [Int] = []
+        var testPages = 0
+        var retried: [UUID] = []
+        var reprints: [String] = []
+        var role = StaffRole.petugas
+    }
+
+    let staffState = Mutex(StaffState())
     let profile: JurisdictionProfile
     let code: TrackingCode
     private let cards: AsyncStream<CardTap>
@@ -54,7 +69,8 @@ final class FakeServices: KioskServices {
     func info() async -> KioskInfo {
         KioskInfo(desaName: "Desa \u{1B}[31mUji", openingHours: ["Senin–Jumat 08.00–15.00"],
                   announcement: LocalizedText("Pengumuman\u{1B}[2J penting", "Important"), profile: self.profile,
-                  idleTimeoutSeconds: 60, demo: true, registryCheck: self.state.withLock { $0.registryCheck })
+                  idleTimeoutSeconds: 60, demo: true, registryCheck: self.state.withLock { $0.registryCheck },
+                  staffTimeoutSeconds: 90, staffEntry: true)
     }
 
     func deviceNotices() async -> [DeviceNotice] { self.state.withLock { $0.notices } }

@@ -74,6 +74,12 @@ public struct ApplyFlow: Sendable, Equatable {
         self.init(profile: profile, today: today, id: id, correction: nil)
     }
 
+    /// Assisted mode (PK 41/92): staff start the application on a resident's behalf; the draft names them.
+    public init(profile: JurisdictionProfile, today: CivilDate, assistedBy staff: StaffIdentity, id: UUID = UUID()) {
+        self.init(profile: profile, today: today, id: id, correction: nil)
+        self.assistedBy = staff
+    }
+
     /// "Perbaiki": the resident identifies as the applicant, answers again the form fields the Dinas named,
     /// scans again the documents it named, agrees, reviews and resubmits under the same application id.
     public init(profile: JurisdictionProfile, today: CivilDate, correcting request: CorrectionRequest) {
@@ -81,6 +87,9 @@ public struct ApplyFlow: Sendable, Equatable {
         self.serviceID = request.service
         self.step = .identify
     }
+
+    /// Who helps the resident, in assisted mode.
+    public private(set) var assistedBy: StaffIdentity?
 
     private init(profile: JurisdictionProfile, today: CivilDate, id: UUID, correction: CorrectionRequest?) {
         self.correction = correction
@@ -353,7 +362,7 @@ public struct ApplyFlow: Sendable, Equatable {
             id: self.id, service: service, applicant: applicant, eventDate: self.datePicker.value, facts: self.facts,
             contact: contact, scans: self.scans.mapValues { $0.map(\.token) }.filter { !$0.value.isEmpty },
             form: self.formValues, notify: contact == nil ? nil : self.notify,
-            consentVersion: ApplyFlow.consentVersion, language: language)
+            consentVersion: ApplyFlow.consentVersion, language: language, assistedBy: self.assistedBy?.staffID)
     }
 
     /// The channels a resident may choose to be told of progress (the Dinas sends them).
@@ -602,6 +611,10 @@ public enum FlowEffect: Sendable, Equatable {
     case verifyRegistration(NIK, kk: String)
     /// Leave Cek Status for "Perbaiki" on this application (the session opens the correction).
     case startCorrection(CorrectionRequest)
+    /// Staff mode's calls to kioskd.
+    case staff(StaffEffect)
+    /// "Panggil petugas" from the screen with this key.
+    case callStaff(screen: String)
     /// Leave the flow for the home screen.
     case exit
 }

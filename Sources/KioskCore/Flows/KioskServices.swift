@@ -97,10 +97,17 @@ public struct KioskInfo: Sendable, Equatable {
     public var deviceSummary: String?
     /// The bundle lets residents check their NIK and KK with the Dinas ("Cek NIK & KK").
     public var registryCheck: Bool
+    /// Staff mode without a touch for this long ends.
+    public var staffTimeoutSeconds: Int
+    /// The bundle lists staff PINs: the hidden staff gesture opens the PIN pad.
+    public var staffEntry: Bool
 
     public init(desaName: String, openingHours: [String], announcement: LocalizedText?, profile: JurisdictionProfile,
-                idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil, registryCheck: Bool = false) {
+                idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil, registryCheck: Bool = false,
+                staffTimeoutSeconds: Int = StaffEntry.defaultTimeoutSeconds, staffEntry: Bool = false) {
         self.registryCheck = registryCheck
+        self.staffTimeoutSeconds = staffTimeoutSeconds
+        self.staffEntry = staffEntry
         self.deviceSummary = deviceSummary
         self.desaName = desaName
         self.openingHours = openingHours

@@ -25,8 +25,12 @@ public enum ResidentWire {
         /// kioskd drives a simulated card reader: `resident.card.tap_test` taps its test card.
         public var testCard: Bool
         public var registryCheck: Bool?
+        public var staffTimeoutSeconds: Int?
+        public var staffEntry: Bool?
 
         public init(_ info: KioskInfo, configVersion: Int, testCard: Bool) {
+            self.staffTimeoutSeconds = info.staffTimeoutSeconds
+            self.staffEntry = info.staffEntry
             self.desaName = info.desaName
             self.openingHours = info.openingHours
             self.announcement = info.announcement
@@ -43,7 +47,9 @@ public enum ResidentWire {
         public func info(demo: Bool) -> KioskInfo {
             KioskInfo(desaName: self.desaName, openingHours: self.openingHours, announcement: self.announcement,
                       profile: self.jurisdiction, idleTimeoutSeconds: self.idleTimeoutSeconds, demo: demo,
-                      deviceSummary: self.deviceSummary, registryCheck: self.registryCheck == true)
+                      deviceSummary: self.deviceSummary, registryCheck: self.registryCheck == true,
+                      staffTimeoutSeconds: min(3600, max(30, self.staffTimeoutSeconds ?? StaffEntry.defaultTimeoutSeconds)),
+                      staffEntry: self.staffEntry == true)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -55,6 +61,8 @@ public enum ResidentWire {
             case deviceSummary = "device_summary"
             case testCard = "test_card"
             case registryCheck = "registry_check"
+            case staffTimeoutSeconds = "staff_timeout_seconds"
+            case staffEntry = "staff_entry"
         }
     }
 

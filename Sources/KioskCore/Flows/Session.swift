@@ -10,6 +10,8 @@ public struct KioskSession: Sendable, Equatable {
         case collect(CollectFlow)
         case complaint(ComplaintFlow)
         case verify(VerifyFlow)
+        /// Staff mode: the PIN pad, then the staff menu (only from the home screen).
+        case staff(StaffFlow)
     }
 
     public enum Menu: String, Sendable, Equatable, CaseIterable {
@@ -39,6 +41,12 @@ public struct KioskSession: Sendable, Equatable {
         case collect(CollectFlow.Event)
         case complaint(ComplaintFlow.Event)
         case verify(VerifyFlow.Event)
+        case staff(StaffFlow.Event)
+        /// The hidden staff gesture (a long press on the title's left corner, or F9): the PIN pad, from home only.
+        case openStaff
+        /// "Panggil petugas" on the screen with this key.
+        case callStaff(screen: String)
+        case staffCalled(Result<StaffCallAnswer, ServiceFailure>)
         /// From the card reader, routed to whichever step is waiting for identity.
         case card(CardTap)
         /// "Kembali": back within the open flow.
@@ -62,6 +70,15 @@ public struct KioskSession: Sendable, Equatable {
 
     public let profile: JurisdictionProfile
     public let idleTimeout: Double
+    /// Staff mode without a touch for this long ends.
+    public let staffTimeout: Double
+    /// The bundle lists staff PINs: the hidden gesture opens the PIN pad.
+    public let staffEntry: Bool
+    /// What "Panggil petugas" answered, shown on the screen for a minute.
+    public private(set) var callNotice: LocalizedText?
+    private var callNoticeAt: Double = 0
+    /// The staff member helping with the open application (assisted mode).
+    public private(set) var assisting: StaffIdentity?
     /// How long before the wipe the countdown shows.
     public let warningSeconds: Double
     public private(set) var screen: Screen = .home
@@ -69,7 +86,10 @@ public struct KioskSession: Sendable, Equatable {
     public private(set) var today: CivilDate
     public private(set) var lastActivity: Double
 
-    public init(profile: JurisdictionProfile, today: CivilDate, now: Double, idleTimeout: Double) {
+    public init(profile: JurisdictionProfile, today: CivilDate, now: Double, idleTimeout: Double,
+                staffTimeout: Double = Double(StaffEntry.defaultTimeoutSeconds), staffEntry: Bool = true) {
+        self.staffTimeout = max(10, staffTimeout)
+        self.staffEntry = staffEntry
         self.profile = profile
         self.today = today
         self.lastActivity = now
@@ -85,6 +105,7 @@ public struct KioskSession: Sendable, Equatable {
         case .collect(let f): return f.isBusy
         case .complaint(let f): return f.isBusy
         case .verify(let f): return f.isBusy
+        case .staff(let f): return f.isBusy
         case .home, .info: return false
         }
     }
@@ -94,7 +115,9 @@ public struct KioskSession: Sendable, Equatable {
 
     public func idlePhase(now: Double) -> IdlePhase {
         guard !self.isPristine, !self.isBusy else { return .active }
-        let left = self.idleTimeout - (now - self.lastActivity)
+        let timeout: Double
+        if case .staff = self.screen { timeout = self.staffTimeout } else { timeout = self.idleTimeout }
+        let left = timeout - (now - self.lastActivity)
         if left <= 0 { return .expired }
         if left <= self.warningSeconds { return .warning(secondsLeft: Int(left.rounded(.up))) }
         return .active
@@ -104,7 +127,8 @@ public struct KioskSession: Sendable, Equatable {
     public mutating func tick(now: Double, today: CivilDate) -> [Effect] {
         self.today = today
         if self.isBusy { self.lastActivity = now }
-        if self.idlePhase(now: now) == .expired { return [self.wipe(now: now)] }
+        if self.callNotice != nil, now - self.callNoticeAt > 60 { self.callNotice = nil }
+        if self.idlePhase(now: now) == .expired { return self.wipe(now: now) }
         return []
     }
 
@@ -113,7 +137,7 @@ public struct KioskSession: Sendable, Equatable {
         switch event {
         case .apply(.scanFinished), .apply(.submitted), .status(.found), .collect(.found), .collect(.progress),
              .collect(.printFinished), .complaint(.sent), .complaint(.slipPrinted), .status(.complaintFound), .verify(.checked),
-             .apply(.receiptPrinted), .card(.removed):
+             .apply(.receiptPrinted), .card(.removed), .staffCalled:
             userInput = false
         default:
             userInput = true
@@ -124,7 +148,7 @@ public struct KioskSession: Sendable, Equatable {
             return []
         case .home:
             // Home ends the resident's business but keeps the language they chose.
-            return [self.wipe(now: now, keepLanguage: true)]
+            return self.wipe(now: now, keepLanguage: true)
         case .toggleLanguage:
             self.language = self.language == .id ? .en : .id
             self.propagateLanguage()
@@ -140,6 +164,26 @@ public struct KioskSession: Sendable, Equatable {
             case .verify: self.screen = .verify(VerifyFlow(today: self.today))
             }
             self.propagateLanguage()
+            return []
+        case .openStaff:
+            guard self.screen == .home, self.staffEntry else { return [] }
+            self.screen = .staff(StaffFlow())
+            return []
+        case .callStaff(let screen):
+            if case .staff = self.screen { return [] }
+            return [.flow(.callStaff(screen: screen))]
+        case .staffCalled(let result):
+            self.callNoticeAt = now
+            switch result {
+            case .success(let answer):
+                self.callNotice = answer.recorded
+                    ? LocalizedText("Petugas sudah dipanggil. Mohon tunggu sebentar, petugas akan datang membantu.",
+                                    "Staff have been called. Please wait a moment; someone will come to help.")
+                    : LocalizedText("Petugas sudah dipanggil tadi. Mohon tunggu sebentar.",
+                                    "Staff were called already. Please wait a moment.")
+            case .failure(let f):
+                self.callNotice = f.message
+            }
             return []
         case .back:
             return self.route(back: true, event)
@@ -185,6 +229,10 @@ public struct KioskSession: Sendable, Equatable {
         case (.verify(var f), _):
             if back { effects = f.handle(.back) } else if case .verify(let e) = event { effects = f.handle(e) }
             self.screen = .verify(f)
+        case (.staff(var f), _):
+            let offset = self.profile.conventions.utcOffset
+            if back { effects = f.handle(.back, offset: offset) } else if case .staff(let e) = event { effects = f.handle(e, offset: offset) }
+            self.screen = .staff(f)
         case (.home, _):
             return []
         }
@@ -193,11 +241,22 @@ public struct KioskSession: Sendable, Equatable {
             self.propagateLanguage()
             return []
         }
+        if case .staff(.assist(let who))? = effects.first {
+            self.assisting = who
+            self.screen = .apply(ApplyFlow(profile: self.profile, today: self.today, assistedBy: who))
+            self.propagateLanguage()
+            return []
+        }
         if effects.contains(.exit) {
             // Leaving a flow keeps the language but drops everything the resident entered.
             let held = self.heldScans
             self.screen = .home
             var out = effects.filter { $0 != .exit }.map(Effect.flow)
+            if self.assisting != nil {
+                // The assisted application is over: staff mode ends at kioskd too.
+                self.assisting = nil
+                out.append(.flow(.staff(.lock)))
+            }
             out += held.map { .flow(.discardScan(token: $0)) }
             return out
         }
@@ -209,12 +268,17 @@ public struct KioskSession: Sendable, Equatable {
         return []
     }
 
-    private mutating func wipe(now: Double, keepLanguage: Bool = false) -> Effect {
+    private mutating func wipe(now: Double, keepLanguage: Bool = false) -> [Effect] {
         let held = self.heldScans
+        var unlocked = self.assisting != nil
+        if case .staff(let f) = self.screen, f.identity != nil { unlocked = true }
         self.screen = .home
+        self.assisting = nil
+        self.callNotice = nil
         if !keepLanguage { self.language = .id }
         self.lastActivity = now
-        return .wiped(discardScans: held)
+        // Staff mode never outlives the screen: kioskd drops the connection's staff rights as well.
+        return [.wiped(discardScans: held)] + (unlocked ? [.flow(.staff(.lock))] : [])
     }
 
     private mutating func propagateLanguage() {

@@ -133,7 +133,7 @@ public final class RemoteKioskServices: KioskServices {
     }
 
     /// One call on the current connection; every failure is a `ServiceFailure` for the resident.
-    private func call(_ method: String, _ params: JSONValue? = nil, timeout: Double = 60) async throws(ServiceFailure) -> JSONValue {
+    func call(_ method: String, _ params: JSONValue? = nil, timeout: Double = 60) async throws(ServiceFailure) -> JSONValue {
         guard let client = self.state.withLock({ $0.client }) else {
             throw ServiceFailure("unavailable", Self.unavailableMessage)
         }
@@ -147,7 +147,7 @@ public final class RemoteKioskServices: KioskServices {
         }
     }
 
-    private func decode<T: Decodable>(_ value: JSONValue, _ type: T.Type) throws(ServiceFailure) -> T {
+    func decode<T: Decodable>(_ value: JSONValue, _ type: T.Type) throws(ServiceFailure) -> T {
         do {
             return try value.decode(T.self)
         } catch {
@@ -156,7 +156,7 @@ public final class RemoteKioskServices: KioskServices {
         }
     }
 
-    private func encode(_ value: some Encodable) throws(ServiceFailure) -> JSONValue {
+    func encode(_ value: some Encodable) throws(ServiceFailure) -> JSONValue {
         do {
             return try JSONValue(encoding: value)
         } catch {

@@ -19,12 +19,19 @@ public struct ResidentSettings: Sendable {
     public var deviceSummary: String?
     /// Residents may check their NIK and KK with the Dinas (the bundle's `registry_check`).
     public var registryCheck: Bool
+    /// Staff mode without a touch for this long ends (the bundle's `staff_timeout_seconds`).
+    public var staffTimeoutSeconds: Int
+    /// The bundle lists staff PINs, so the staff gesture opens the PIN pad.
+    public var staffEntry: Bool
 
     public init(desaName: String, openingHours: [String] = [], announcement: LocalizedText? = nil,
                 idleTimeoutSeconds: Int = 120, reprintLimit: Int = 2, lowPaperThreshold: Int = 20,
                 printTimeoutSeconds: Double = 120, demo: Bool = false, deviceSummary: String? = nil,
-                registryCheck: Bool = false) {
+                registryCheck: Bool = false, staffTimeoutSeconds: Int = StaffEntry.defaultTimeoutSeconds,
+                staffEntry: Bool = false) {
         self.registryCheck = registryCheck
+        self.staffTimeoutSeconds = staffTimeoutSeconds
+        self.staffEntry = staffEntry
         self.deviceSummary = deviceSummary
         self.desaName = desaName
         self.openingHours = openingHours
@@ -111,7 +118,8 @@ public final class KioskUseCases: KioskServices {
                   announcement: settings.announcement, profile: self.profile,
                   idleTimeoutSeconds: settings.idleTimeoutSeconds, demo: settings.demo,
                   deviceSummary: settings.deviceSummary,
-                  registryCheck: settings.registryCheck && self.registry.withLock { $0 != nil })
+                  registryCheck: settings.registryCheck && self.registry.withLock { $0 != nil },
+                  staffTimeoutSeconds: settings.staffTimeoutSeconds, staffEntry: settings.staffEntry)
     }
 
     public func cardEvents() -> AsyncStream<CardTap> { self.cards }
@@ -634,7 +642,8 @@ extension ResidentSettings {
         self.init(desaName: kiosk.desaName, openingHours: kiosk.openingHours.map(Self.label), announcement: kiosk.announcement,
                   idleTimeoutSeconds: kiosk.idleTimeoutSeconds, reprintLimit: reprintLimit,
                   lowPaperThreshold: lowPaperThreshold, printTimeoutSeconds: printTimeoutSeconds, demo: demo,
-                  deviceSummary: deviceSummary, registryCheck: kiosk.registryCheck == true)
+                  deviceSummary: deviceSummary, registryCheck: kiosk.registryCheck == true,
+                  staffTimeoutSeconds: kiosk.staffTimeout, staffEntry: !kiosk.staffPins.isEmpty)
     }
 
     static let dayNames = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]

@@ -52,9 +52,15 @@ public struct ScreenSpec: Sendable, Equatable {
     public var problem: String?
     /// Keeps the problem rows even when there is no problem, so a message never moves a button under the finger.
     public var reservesProblem: Bool
+    /// The button at the right end of the title row ("Panggil petugas"), the same on every resident screen.
+    public var corner: Button?
+    /// What an action did, shown in the problem rows when there is no problem (so it is seen on any page).
+    public var note: String?
 
     public init(key: String, title: String, banners: [String] = [], items: [Item], nav: [Button],
-                problem: String? = nil, reservesProblem: Bool = false) {
+                problem: String? = nil, reservesProblem: Bool = false, corner: Button? = nil, note: String? = nil) {
+        self.corner = corner
+        self.note = note.map(TerminalText.clean)
         self.key = key
         self.title = TerminalText.clean(title)
         self.banners = banners.map(TerminalText.clean)
@@ -103,10 +109,15 @@ public enum Layout {
             for (i, l) in msg.enumerated() { canvas.text(l, x: 0, y: i, style: Theme.strong) }
             return LaidOut(canvas: canvas, targets: [], pages: 1)
         }
-        // Title row.
-        canvas.fill(Rect(x: 0, y: 0, width: width, height: 1), style: Theme.title)
-        canvas.text(" " + spec.title, x: 0, y: 0, style: Theme.title, maxWidth: width)
-        var top = 1
+        // Title row, with the corner button at its right end: as high as any button, so the title band grows to
+        // the button's height (the title on its middle row).
+        let band = self.bandHeight(height)
+        let cornerWidth = spec.corner.map { min(width / 2, $0.label.count + 4) } ?? 0
+        let titleRows = cornerWidth > 0 ? band : 1
+        canvas.fill(Rect(x: 0, y: 0, width: width, height: titleRows), style: Theme.title)
+        canvas.text(" " + spec.title, x: 0, y: titleRows / 2, style: Theme.title,
+                    maxWidth: width - cornerWidth - (cornerWidth > 0 ? 1 : 0))
+        var top = titleRows
         for banner in spec.banners {
             for line in TerminalText.wrap(banner, width: width - 2).prefix(3) where top < height - 6 {
                 canvas.fill(Rect(x: 0, y: top, width: width, height: 1), style: Theme.banner)
@@ -114,7 +125,6 @@ public enum Layout {
                 top += 1
             }
         }
-        let band = self.bandHeight(height)
         let blocks = self.blocks(spec.items, width: width)
         let problemRows = spec.reservesProblem ? self.problemRows(width: width) : 0
         // A screen without navigation buttons uses the bar's rows too, unless it needs paging.
@@ -156,11 +166,12 @@ public enum Layout {
             }
         }
         // Navigation bar: the screen's buttons plus paging when the content needs more than one page.
-        if let problem = spec.problem, problemRows > 0 {
-            let lines = TerminalText.wrap("! " + problem, width: width - 2)
+        if let (text, style) = spec.problem.map({ ("! " + $0, Theme.problem) }) ?? spec.note.map({ ($0, Theme.good) }),
+           problemRows > 0 {
+            let lines = TerminalText.wrap(text, width: width - 2)
             for (i, l) in lines.prefix(problemRows).enumerated() {
-                canvas.fill(Rect(x: 0, y: navTop - problemRows + i, width: width, height: 1), style: Theme.problem)
-                canvas.text(l, x: 1, y: navTop - problemRows + i, style: Theme.problem, maxWidth: width - 2)
+                canvas.fill(Rect(x: 0, y: navTop - problemRows + i, width: width, height: 1), style: style)
+                canvas.text(l, x: 1, y: navTop - problemRows + i, style: style, maxWidth: width - 2)
             }
         }
         var nav = spec.nav
@@ -179,6 +190,9 @@ public enum Layout {
             let rects = self.split(Rect(x: 0, y: navTop, width: width, height: band), count: nav.count,
                                    weights: nav.map { $0.label.count + 4 })
             placed += zip(nav, rects).map { ($0, $1) }
+        }
+        if let corner = spec.corner, cornerWidth > 0 {
+            placed.append((corner, Rect(x: width - cornerWidth, y: 0, width: cornerWidth, height: titleRows)))
         }
         for (i, p) in placed.enumerated() {
             self.drawButton(p.button, in: p.rect, on: &canvas, focused: focus == i, pressed: pressed == p.button.action)

@@ -35,6 +35,13 @@ public final class KioskApp {
     /// Whether the session was at the home screen when last looked (session begin/end go to the services).
     private var atHome = true
     private var spinner = 0
+    /// Staff mode's calls (kiosk-ui's services offer them; without them the staff gesture does nothing).
+    private let staffServices: (any StaffServices)?
+    /// Where and when the current press began: a long press on the title's left corner opens staff mode.
+    private var pressStart: (x: Int, y: Int, at: Double)?
+    /// How long the staff gesture holds, and the corner it holds.
+    public static let staffGestureSeconds = 2.0
+    public static let staffCorner = Rect(x: 0, y: 0, width: 4, height: 1)
 
     public init(services: any KioskServices, info: KioskInfo, output: TerminalOutput, width: Int, height: Int,
                 clock: @escaping @Sendable () -> Double, today: @escaping @Sendable () -> CivilDate) {
@@ -45,8 +52,13 @@ public final class KioskApp {
         self.height = height
         self.clock = clock
         self.today = today
-        self.session = KioskSession(profile: info.profile, today: today(), now: clock(),
-                                    idleTimeout: Double(info.idleTimeoutSeconds))
+        self.staffServices = services as? any StaffServices
+        self.session = Self.session(info, today: today(), now: clock(), staff: self.staffServices != nil)
+    }
+
+    private static func session(_ info: KioskInfo, today: CivilDate, now: Double, staff: Bool) -> KioskSession {
+        KioskSession(profile: info.profile, today: today, now: now, idleTimeout: Double(info.idleTimeoutSeconds),
+                     staffTimeout: Double(info.staffTimeoutSeconds), staffEntry: staff && info.staffEntry)
     }
 
     /// The frame on screen now (tests read it as text).
@@ -136,8 +148,7 @@ public final class KioskApp {
         for t in self.work { t.cancel() }
         self.work = []
         self.info = info
-        self.session = KioskSession(profile: info.profile, today: self.today(), now: self.clock(),
-                                    idleTimeout: Double(info.idleTimeoutSeconds))
+        self.session = Self.session(info, today: self.today(), now: self.clock(), staff: self.staffServices != nil)
         self.atHome = true
         self.renderer.invalidate()
         self.page = 0
@@ -185,10 +196,19 @@ public final class KioskApp {
         switch e {
         case .press(let x, let y):
             self.pressed = self.target(x: x, y: y).map(\.action)
+            if self.pressStart == nil { self.pressStart = (x, y, self.clock()) }
         case .release(let x, let y):
             let hit = self.target(x: x, y: y)?.action
             let wasPressed = self.pressed
             self.pressed = nil
+            let start = self.pressStart
+            self.pressStart = nil
+            // The hidden staff gesture: a long press on the title's left corner of the home screen.
+            if let start, Self.staffCorner.contains(x: start.x, y: start.y), Self.staffCorner.contains(x: x, y: y),
+               self.clock() - start.at >= Self.staffGestureSeconds {
+                self.send(.openStaff)
+                return
+            }
             if let hit, hit == wasPressed { self.activate(hit) }
         case .key(let k):
             self.key(k)
@@ -220,6 +240,9 @@ public final class KioskApp {
             self.activate(.tapTestCard)
         case .function(12):
             self.send(.toggleLanguage)
+        case .function(9):
+            // Staff with a keyboard: the same as the long press.
+            self.send(.openStaff)
         case .ctrl("c"):
             if self.info.demo { self.onQuit?() }
         case .backspace:
@@ -240,6 +263,7 @@ public final class KioskApp {
         case .collect: return key.map { .collect(.key($0)) } ?? .collect(.backspace)
         case .complaint: return key.map { .complaint(.key($0)) } ?? .complaint(.backspace)
         case .verify: return key.map { .verify(.key($0)) } ?? .verify(.backspace)
+        case .staff: return key.map { .staff(.key($0)) } ?? .staff(.backspace)
         }
     }
 
@@ -374,8 +398,114 @@ public final class KioskApp {
                     try await services.complaintStatus(reference: reference)
                 }))
             }
+        case .callStaff(let screen):
+            guard let staff = self.staffServices else {
+                self.send(.staffCalled(.failure(ServiceFailure("no_staff", LocalizedText(
+                    "Petugas tidak dapat dipanggil dari kios ini; silakan ke meja pelayanan.",
+                    "Staff cannot be called from this kiosk; please go to the service desk."))))) 
+                return
+            }
+            self.run(generation, toTheEnd: true) {
+                let answer = await Self.result { () async throws(ServiceFailure) in try await staff.callStaff(screen: screen) }
+                if case .success(let a) = answer, a.bell { await MainActor.run { self.output.write("\u{07}") } }
+                return .staffCalled(answer)
+            }
+        case .staff(let effect):
+            self.perform(effect, generation)
         case .exit:
             break
+        }
+    }
+
+    private func perform(_ effect: StaffEffect, _ generation: Int) {
+        guard let staff = self.staffServices else { return }
+        func done(_ ok: LocalizedText, _ call: @escaping @Sendable () async throws(ServiceFailure) -> Void) {
+            self.run(generation) {
+                .staff(.done(await Self.result { () async throws(ServiceFailure) in
+                    try await call()
+                    return ok
+                }))
+            }
+        }
+        switch effect {
+        case .unlock(let pin):
+            self.run(generation) {
+                .staff(.unlocked(await Self.result { () async throws(ServiceFailure) in try await staff.unlockStaff(pin: pin) }))
+            }
+        case .lock:
+            // Runs whatever happens to the screen: the staff rights must end at kioskd.
+            Task { await staff.lockStaff() }
+        case .loadOverview:
+            self.run(generation) {
+                .staff(.overviewLoaded(await Self.result { () async throws(ServiceFailure) in try await staff.overview() }))
+            }
+        case .restock(let sheets):
+            done(LocalizedText("Tercatat: \(sheets) lembar dimuat.", "Recorded: \(sheets) sheets loaded.")) {
+                () async throws(ServiceFailure) in _ = try await staff.restockPaper(sheets: sheets)
+            }
+        case .testPrint:
+            self.run(generation) {
+                .staff(.done(await Self.result { () async throws(ServiceFailure) -> LocalizedText in
+                    if let problem = try await staff.printTestPage() {
+                        throw ServiceFailure("test_print_failed", problem)
+                    }
+                    return LocalizedText("Halaman uji tercetak.", "The test page printed.")
+                }))
+            }
+        case .resumePrinter:
+            done(LocalizedText("Printer dilanjutkan.", "The printer was resumed.")) {
+                () async throws(ServiceFailure) in try await staff.resumePrinter()
+            }
+        case .testScan:
+            self.run(generation) {
+                .staff(.scanned(await Self.result { () async throws(ServiceFailure) in try await staff.testScan() }))
+            }
+        case .redetect:
+            self.run(generation) {
+                .staff(.detectedDevices(await Self.result { () async throws(ServiceFailure) in try await staff.redetectDevices() }))
+            }
+        case .loadQueue:
+            self.run(generation) {
+                .staff(.queueLoaded(await Self.result { () async throws(ServiceFailure) in
+                    (try await staff.todaysApplications(), try await staff.quarantined())
+                }))
+            }
+        case .retry(let id):
+            done(LocalizedText("Dimasukkan lagi ke antrean kirim.", "Put back in the sending queue.")) {
+                () async throws(ServiceFailure) in try await staff.retry(id)
+            }
+        case .syncNow:
+            done(LocalizedText("Pengiriman ke Dinas dimulai.", "Sending to the Dinas has started.")) {
+                () async throws(ServiceFailure) in try await staff.syncNow()
+            }
+        case .loadCalls:
+            self.run(generation) {
+                .staff(.callsLoaded(await Self.result { () async throws(ServiceFailure) in
+                    (try await staff.todaysCalls(), try await staff.todaysComplaints())
+                }))
+            }
+        case .findDocuments(let code):
+            self.run(generation) {
+                .staff(.documentsFound(await Self.result { () async throws(ServiceFailure) in try await staff.documents(trackingCode: code) }))
+            }
+        case .reprint(let id, let reason):
+            self.run(generation, toTheEnd: true) {
+                .staff(.done(await Self.result { () async throws(ServiceFailure) -> LocalizedText in
+                    let report = try await staff.reprint(documentID: id, reason: reason)
+                    if let problem = report.problem, !report.printed { throw ServiceFailure("reprint_failed", problem) }
+                    return LocalizedText("Dokumen dicetak ulang (\(report.sheets) lembar).", "The document was reprinted (\(report.sheets) sheet(s)).")
+                }))
+            }
+        case .rollback:
+            self.run(generation) {
+                .staff(.done(await Self.result { () async throws(ServiceFailure) -> LocalizedText in
+                    let v = try await staff.rollbackConfig()
+                    return LocalizedText("Konfigurasi kembali ke versi \(v). Berlaku di layar beranda.",
+                                         "The configuration is back at version \(v), in force at the home screen.")
+                }))
+            }
+        case .assist:
+            break  // the session opened the assisted application
         }
     }
 
@@ -402,7 +532,7 @@ public final class KioskApp {
         let screens = Screens(info: self.info, notices: self.notices, width: self.width, height: self.height,
                               language: self.session.language)
         let built = self.waiting ? Screens.Built(spec: Screens.waiting(frame: self.spinner, demo: self.info.demo), keys: nil, enter: nil)
-            : screens.build(self.session, idle: self.session.idlePhase(now: now))
+            : screens.build(self.session, idle: self.session.idlePhase(now: now), now: Date())
         if built.spec.key != self.built?.spec.key {
             self.page = 0
             self.focus = nil

@@ -1,7 +1,8 @@
+import Foundation
 import KioskCore
 
 /// Which flow receives typed characters on the current screen.
-public enum KeyRoute: Sendable, Equatable { case apply, status, collect, complaint, verify }
+public enum KeyRoute: Sendable, Equatable { case apply, status, collect, complaint, verify, staff }
 
 /// Builds the screen for a session state. Pure: the same state, size and language give the same screen.
 /// Every string from configuration or the Dinas passes through `TerminalText.clean` (in `Button`, `ScreenSpec`
@@ -31,7 +32,26 @@ public struct Screens {
         public var enter: UIAction?
     }
 
-    public func build(_ session: KioskSession, idle: KioskSession.IdlePhase) -> Built {
+    public func build(_ session: KioskSession, idle: KioskSession.IdlePhase, now: Date = Date()) -> Built {
+        var built = self.screen(session, idle: idle, now: now)
+        if case .staff = session.screen { return built }
+        // Every resident screen: "Panggil petugas" in the title row, and what it answered under the title.
+        built.spec.corner = self.callButton(built.spec.key)
+        if let notice = session.callNotice { built.spec.banners.insert(TerminalText.clean(t(notice)), at: 0) }
+        if let who = session.assisting {
+            built.spec.banners.insert(TerminalText.clean(t("Dibantu oleh \(who.name) (\(t(who.role.label)))",
+                                                           "Assisted by \(who.name) (\(t(who.role.label)))")), at: 0)
+        }
+        return built
+    }
+
+    /// "Panggil petugas": a calm call for help, from any resident screen.
+    func callButton(_ screen: String) -> Button {
+        Button(self.width >= 60 ? t("Panggil petugas", "Call staff") : t("Petugas", "Staff"),
+               .session(.callStaff(screen: String(screen.prefix(64)))))
+    }
+
+    func screen(_ session: KioskSession, idle: KioskSession.IdlePhase, now: Date) -> Built {
         if case .warning(let left) = idle {
             let spec = ScreenSpec(
                 key: "idle", title: t("Masih di sana?", "Still there?"),
@@ -52,6 +72,7 @@ public struct Screens {
         case .collect(let f): return self.collect(f)
         case .complaint(let f): return self.complaint(f)
         case .verify(let f): return self.verify(f)
+        case .staff(let f): return self.staff(f, now: now)
         }
     }
 
@@ -141,7 +162,8 @@ public struct Screens {
             if let d = self.info.deviceSummary { extra.append((d, Theme.dim)) }
         }
         let bannerRows = self.notices.reduce(0) { $0 + min(3, TerminalText.wrap(TerminalText.clean(t($1.message)), width: self.width - 2).count) }
-        var budget = self.height - 1 - bannerRows - Layout.bandHeight(self.height) * ((buttons.count + perRow - 1) / perRow)
+        // The title band is as high as a button: it holds "Panggil petugas".
+        var budget = self.height - Layout.bandHeight(self.height) - bannerRows - Layout.bandHeight(self.height) * ((buttons.count + perRow - 1) / perRow)
         for (text, style) in extra {
             let rows = TerminalText.wrap(TerminalText.clean(text), width: self.width - 2).count
             guard rows <= budget else { break }
