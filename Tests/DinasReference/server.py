@@ -450,6 +450,12 @@ class Handler(BaseHTTPRequestHandler):
         problems = validate_manifest(manifest, app_id)
         if problems:
             return self.error(422, "invalid_manifest", "; ".join(problems))
+        with LOCK:
+            refuse = self.dinas.faults.get("refuse_applications")
+        if refuse:
+            # A permanent refusal on demand (POST /admin/faults {"refuse_applications": true}): the kiosk holds
+            # the application for staff, who retry it once the Dinas takes them again.
+            return self.error(422, "refused", "the Dinas does not take new applications now (test fault)")
         digest = hashlib.sha256(canonical(manifest)).hexdigest()
         revision = manifest.get("revision", 1)
         for _ in range(2 if self.duplicate else 1):

@@ -124,8 +124,8 @@ final class TouchScreen: @unchecked Sendable {
 
 extension TouchScreen {
     /// Ajukan → a Kota Kupang birth a month ago, the NIK typed on the keypad, WNI: up to the first scan.
-    func beginBirthApplication(nik: String) async throws {
-        try await self.tap("Ajukan Permohonan")
+    func beginBirthApplication(nik: String, fromHome: Bool = true) async throws {
+        if fromHome { try await self.tap("Ajukan Permohonan") }
         try await self.tap("Pencatatan Sipil (kelahiran, kematian, perkawinan, ...)")
         try await self.tap("Akta Kelahiran")
         try await self.waitFor("NIK: ")
@@ -470,4 +470,5 @@ struct AttachmentView: Decodable {
 
 struct AuditEntryView: Decodable {
     var event: String
+    var actor: String
 }
