@@ -141,6 +141,26 @@ extension TouchScreen {
         try await self.fillForm(service: "birth", facts: ["citizenship": .string("wni")], nik: nik)
     }
 
+    /// From the first scan to the receipt: every requirement scanned for real, the optional one skipped, a WhatsApp
+    /// number, consent, submit. Returns the tracking code as the receipt screen shows it.
+    func finishBirthApplication() async throws -> String {
+        for _ in 0..<4 {
+            try await self.tap("Pindai")
+            try await self.waitFor("Terpindai", timeout: 60)
+            try await self.tap("Lanjut ▶")
+        }
+        try await self.tap("Lewati")
+        try await self.waitFor("Nomor")
+        try await self.type("081234567890")
+        try await self.keys("Enter")
+        try await self.tap("WhatsApp")
+        try await self.tap("Saya setuju")
+        try await self.tap("Kirim ▶")
+        let done = try await self.waitFor("Kode pelacakan: ", timeout: 30)
+        let line = try #require(done.first { $0.contains("Kode pelacakan: ") })
+        return try #require(line.components(separatedBy: ": ").last).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Answers the service's electronic form as a resident would: a choice by touch, a date as the picker shows
     /// it, NIKs on the keypad, names and numbers typed.
     func fillForm(service: String, facts: Facts, nik: String) async throws {
@@ -249,22 +269,7 @@ func step<T>(_ name: String, timeout: Double, _ body: () async throws -> T) asyn
         // 1. A Kota Kupang birth a month ago, by touch: the NIK on the keypad, each requirement scanned for real.
         let code: String = try await step("apply by touch", timeout: 150) {
             try await k.beginBirthApplication(nik: Self.applicant)
-            for _ in 0..<4 {
-                try await k.tap("Pindai")
-                try await k.waitFor("Terpindai", timeout: 60)
-                try await k.tap("Lanjut ▶")
-            }
-            try await k.tap("Lewati")
-            try await k.waitFor("Nomor")
-            try await k.type("081234567890")
-            try await k.keys("Enter")
-            try await k.tap("WhatsApp")
-            try await k.tap("Saya setuju")
-            try await k.tap("Kirim ▶")
-            let done = try await k.waitFor("Kode pelacakan: ", timeout: 30)
-            let line = try #require(done.first { $0.contains("Kode pelacakan: ") })
-            return try #require(line.components(separatedBy: ": ").last).trimmingCharacters(in: .whitespaces)
-                .replacingOccurrences(of: "-", with: "")
+            return try await k.finishBirthApplication().replacingOccurrences(of: "-", with: "")
         }
         #expect(code.count == 8)
         try await step("receipt printed", timeout: 30) {

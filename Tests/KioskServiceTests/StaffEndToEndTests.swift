@@ -75,21 +75,7 @@ extension TouchScreen {
             try await k.tap("Bantu warga mengajukan")
             try await k.waitFor("Dibantu oleh Ibu Sari")
             try await k.beginBirthApplication(nik: EndToEndTests.applicant, fromHome: false)
-            for _ in 0..<4 {
-                try await k.tap("Pindai")
-                try await k.waitFor("Terpindai", timeout: 60)
-                try await k.tap("Lanjut ▶")
-            }
-            try await k.tap("Lewati")
-            try await k.waitFor("Nomor")
-            try await k.type("081234567890")
-            try await k.keys("Enter")
-            try await k.tap("WhatsApp")
-            try await k.tap("Saya setuju")
-            try await k.tap("Kirim ▶")
-            let done = try await k.waitFor("Kode pelacakan: ", timeout: 30)
-            let line = try #require(done.first { $0.contains("Kode pelacakan: ") })
-            return try #require(line.components(separatedBy: ": ").last).trimmingCharacters(in: .whitespaces)
+            return try await k.finishBirthApplication()
         }
         let app = try rig.application(code)
         #expect(app["assisted_by"]?.stringValue == "sari", "the application records who helped: \(app)")
