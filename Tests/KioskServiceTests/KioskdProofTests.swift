@@ -256,7 +256,7 @@ private func kioskctl(_ args: [String]) throws -> (status: Int32, out: String, e
 
 /// Rows of `sql` on the SQLite database at `path`, opened read-only by python3's sqlite3 (kioskd keeps it open);
 /// every value as text (NULL as "").
-private func sqliteRows(_ path: String, _ sql: String) throws -> [[String]] {
+func sqliteRows(_ path: String, _ sql: String) throws -> [[String]] {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     p.arguments = ["-I", "-c", """
