@@ -268,4 +268,38 @@ import Testing
         #expect(r[4].result?["devices"] != nil)
         #expect(r[5].result == .array([]) && r[6].result == .array([]))
     }
+    @Test func kioskctlStaffCommandsGoThroughTheSocketAndAuditTheUnixUser() throws {
+        let accounts = TestAccounts()
+        defer { accounts.remove() }
+        let uiGroup = try accounts.group("ui")
+        let staffGroup = try accounts.group("st")
+        let budi = try accounts.user("st", primary: staffGroup, groups: [uiGroup])
+        let k = try KioskdProcess(dinas: nil, extra: ["control": [
+            "group": uiGroup, "resident_group": uiGroup, "staff_group": staffGroup, "admin_user": "ktest-noadmin-\(accounts.token)",
+        ]])
+        _ = try k.startAndWait()
+        defer { _ = k.terminate() }
+        func kioskctlAs(_ user: String, _ args: [String]) throws -> (status: Int32, out: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(user)", "--regid=\(staffGroup)", "--init-groups", builtProduct("kioskctl"), "--socket", k.socket] + args
+            p.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let restock = try kioskctlAs(budi, ["staff", "restock", "--sheets", "50", "--json"])
+        #expect(restock.status == 0, "\(restock.out)")
+        #expect(try KioskJSON.decode(JSONValue.self, from: Data(restock.out.utf8))["remaining"]?.intValue == 50)
+        let status = try kioskctlAs(budi, ["staff", "status"])
+        #expect(status.status == 0 && status.out.contains("printer:"), "\(status.out)")
+        #expect(try kioskctlAs(budi, ["config", "rollback"]).status == 77, "technician.* is not for kiosk-staff")
+        let uid = try #require(userID(budi))
+        let rows = try sqliteRows("\(k.dataDir)/kiosk.sqlite3", "SELECT actor FROM audit_log WHERE event = 'paper_restock'")
+        #expect(rows == [["staff:user=\(budi):uid=\(uid)"]], "\(rows)")
+    }
 }
