@@ -10,12 +10,16 @@ public struct CLIContext: Sendable {
     public var currentDirectory: String
     public var executablePath: String?
     public var now: @Sendable () -> Date
+    /// One line of standard input without its newline; nil at end of input (`staff pin-hash` reads the PIN).
+    public var readLine: @Sendable () -> String?
 
     public init(
         stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void,
         environment: [String: String], currentDirectory: String, executablePath: String?,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        readLine: @escaping @Sendable () -> String? = { Swift.readLine(strippingNewline: true) }
     ) {
+        self.readLine = readLine
         self.stdout = stdout
         self.stderr = stderr
         self.environment = environment

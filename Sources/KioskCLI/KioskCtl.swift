@@ -58,6 +58,30 @@ public enum KioskCtl {
           scan --out DIR [--device D] [--pages N | --feeder] [--option OPT ...]
                                                     scan, check (blank, size, page count) and store pages
 
+        Staff (kioskd's socket; the caller must be in kiosk-staff, the audit names the unix user):
+          staff status                              the kiosk at a glance, what needs action first
+          staff restock --sheets N                  paper loaded (the count replaces the estimate)
+          staff test-print                          print the test page and follow it
+          staff printer-resume                      resume the paused kiosk printer queue
+          staff test-scan                           a test scan (pages, preview); nothing is kept
+          staff redetect                            enumerate the kiosk devices again
+          staff today                               today's applications (NIK masked, who assisted)
+          staff quarantined                         quarantined applications with the reason
+          staff retry KEY                           requeue a quarantined application
+          staff sync                                forward, pull and fetch config now
+          staff complaints                          today's complaints (summaries)
+          staff calls                               today's "Panggil petugas" calls (marks them seen)
+          staff documents TRACKING-CODE             documents of an application, with print counts
+          staff reprint DOCUMENT-ID --reason TEXT   reprint beyond the resident limit (audited)
+          staff pin-hash --id ID --name NAME --role petugas|teknisi [--iterations N]
+                                                    reads a PIN (4…12 digits, one line) from stdin; prints the
+                                                    staff_pins entry for a bundle (PBKDF2-SHA256, N ≥ 100000,
+                                                    a fresh 16-byte salt per PIN)
+
+        Technician (kiosk-teknisi, or root/the kiosk user):
+          config apply BUNDLE, config rollback      through kioskd when it runs (technician.config.*)
+          devices redetect                          enumerate the kiosk devices again
+
         Every command accepts --json. The configuration is kioskd's (--config, $KIOSK_CONFIG, else
         /etc/kiosk/kioskd.json if present, else defaults): sync, printer and scanner options default to its
         dinas, devices, printer and scanner sections. Profiles are read from --profiles-dir,
@@ -153,6 +177,7 @@ public enum KioskCtl {
         case ("devices", "watch"): try DeviceCommands.watch(rest, context: context)
         case ("scanner", "list"): try ScannerCommands.list(rest, global: global, context: context)
         case ("scan", _): try ScannerCommands.scan(Array(args.dropFirst()), global: global, context: context)
+        case ("staff", "pin-hash"): try StaffCommands.pinHash(rest, context: context)
         case ("restock", _): try PrinterCommands.restock(Array(args.dropFirst()), global: global, context: context)
         default:
             throw .usage("unknown command: \(args.prefix(2).joined(separator: " "))")

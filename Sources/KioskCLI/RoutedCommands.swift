@@ -9,12 +9,13 @@ enum RoutedCommands {
     static func run(_ args: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) -> Bool {
         let name = args.first == "status" ? "status" : args.prefix(2).joined(separator: " ")
         let rest = Array(args.dropFirst(2))
-        let needsDaemon: Set<String> = ["status", "sync now"]
+        let staff = args.first == "staff" && args.count > 1 && StaffCommands.subcommands.contains(args[1])
+        let needsDaemon: Set<String> = ["status", "sync now", "devices redetect"]
         let routed: Set<String> = ["application submit", "printer test", "config apply", "config rollback", "devices list"]
-        guard needsDaemon.contains(name) || routed.contains(name) else { return false }
+        guard staff || needsDaemon.contains(name) || routed.contains(name) else { return false }
         // One connection for the whole command.
         guard let client = try Remote.client(global, context) else {
-            if needsDaemon.contains(name) {
+            if staff || needsDaemon.contains(name) {
                 throw CLIError(.unavailable, code: "not_running",
                                id: "kioskd tidak berjalan (soket \(Remote.socketPath(global, context))).",
                                en: "kioskd is not running (socket \(Remote.socketPath(global, context))).")
@@ -32,6 +33,10 @@ enum RoutedCommands {
         }
         func out(_ value: JSONValue, _ human: () -> Void) throws(CLIError) {
             if json { try context.printJSON(value) } else { human() }
+        }
+        if staff {
+            try StaffCommands.routed(args[1], rest, context: context, call: call)
+            return true
         }
         switch name {
         case "status":
@@ -51,7 +56,7 @@ enum RoutedCommands {
                 context.print("Disk bebas / free: \(v["disk_free_bytes"]?.intValue ?? 0) bytes")
             }
         case "sync now":
-            let v = try call("admin.sync.now")
+            let v = try call("staff.sync.now")
             try out(v) { context.print("Sinkronisasi dimulai / sync started") }
         case "application submit":
             let args = try Arguments(rest, options: [], flags: ["json"])
@@ -87,14 +92,19 @@ enum RoutedCommands {
         case "config apply":
             let args = try Arguments(rest, options: ["kiosk-id", "trusted-key"], flags: ["json"])
             let data = try context.read(try args.positional(0, "BUNDLE"), what: "bundel / bundle")
-            let v = try call("admin.config.apply", .object(["bundle": .string(String(decoding: data, as: UTF8.self))]))
+            let v = try call("technician.config.apply", .object(["bundle": .string(String(decoding: data, as: UTF8.self))]))
             try out(.object(["version": v["version"] ?? .null])) {
                 context.print("Konfigurasi versi / config version \(v["version"]?.intValue ?? 0) diterapkan / applied"
                               + (v["live"]?.boolValue == true ? "" : " (berlaku setelah sesi warga selesai / in force when the resident session ends)"))
             }
         case "config rollback":
-            let v = try call("admin.config.rollback")
+            let v = try call("technician.config.rollback")
             try out(v) { context.print("Konfigurasi kembali ke versi / config rolled back to version \(v["to"]?.intValue ?? 0) (dari / from \(v["from"]?.intValue ?? 0))") }
+        case "devices redetect":
+            let v = try call("technician.devices.redetect")
+            try out(v) {
+                if case .array(let items)? = v["devices"] { for i in items { context.print(SafeText.visible(i.stringValue ?? "")) } }
+            }
         case "devices list":
             let v = try call("staff.devices.list")
             try out(v) {

@@ -17,25 +17,36 @@ public enum ControlProtocol {
     public static let name = "kioskd/1"
 }
 
-/// Who the caller is, from the peer's credentials. Ordered: admin may do what staff may, staff what resident may.
+/// Who the caller is, from the peer's credentials (or a staff PIN unlock on the connection). Ordered: admin may do
+/// what a technician may, a technician what staff may, staff what resident may.
 public enum ControlRole: String, Sendable, Codable, Comparable, CaseIterable {
-    case resident, staff, admin
+    case resident, staff, technician, admin
 
     var rank: Int {
         switch self {
         case .resident: 0
         case .staff: 1
-        case .admin: 2
+        case .technician: 2
+        case .admin: 3
+        }
+    }
+
+    /// The role a staff PIN unlock gives a connection: `petugas` → staff, `teknisi` → technician.
+    public init(_ staff: StaffRole) {
+        switch staff {
+        case .petugas: self = .staff
+        case .teknisi: self = .technician
         }
     }
 
     public static func < (a: ControlRole, b: ControlRole) -> Bool { a.rank < b.rank }
 
-    /// The least role a method needs: `resident.*`, `staff.*`, `admin.*`; `hello` and `subscribe` need none
-    /// beyond a connection (nil).
+    /// The least role a method needs: `resident.*`, `staff.*`, `technician.*`, `admin.*`; `hello` and `subscribe`
+    /// need none beyond a connection (nil).
     public static func required(for method: String) -> ControlRole? {
         if method.hasPrefix("resident.") { return .resident }
         if method.hasPrefix("staff.") { return .staff }
+        if method.hasPrefix("technician.") { return .technician }
         if method.hasPrefix("admin.") { return .admin }
         return nil
     }

@@ -57,7 +57,8 @@ public enum ResidentFacing {
     }
 
     public static func receipt(_ app: StoredApplication, store: KioskStore, profile: JurisdictionProfile,
-                               kioskName: String, language: Language, statusURL: String?) -> ReceiptContent {
+                               kioskName: String, language: Language, statusURL: String?,
+                               assistedBy: String? = nil) -> ReceiptContent {
         var names: [String: String] = [:]
         for r in profile.service(app.service)?.requirements ?? [] {
             names[r.id] = r.name.text(language)
@@ -84,6 +85,7 @@ public enum ResidentFacing {
             expected: expected,
             complaintChannels: profile.complaintChannels.map { $0.residentLine(language) },
             feeIDR: profile.feeIDR,
-            qrText: statusURL.map { "\($0)\($0.contains("?") ? "&" : "?")code=\(app.trackingCode.raw)" } ?? app.trackingCode.formatted)
+            qrText: statusURL.map { "\($0)\($0.contains("?") ? "&" : "?")code=\(app.trackingCode.raw)" } ?? app.trackingCode.formatted,
+            assistedBy: assistedBy)
     }
 }

@@ -241,17 +241,17 @@ extension KioskStore {
         let ref = reference.trimmingCharacters(in: .whitespaces)
         guard !ref.isEmpty, ref.count <= 40, SafeText.firstUnsafe(in: ref) == nil else { return nil }
         return try self.run { db in
-            try db.query(
-                """
-                SELECT id, reference, category, body, contact, language, created_at, sent_at, answer, answered_at
-                FROM complaints WHERE reference = ? COLLATE NOCASE
-                """, [.text(ref)]
-            ).first.map {
-                StoredComplaint(id: $0.text(0), reference: $0.text(1), category: $0.text(2), body: $0.text(3),
-                                contact: $0.optionalText(4), language: $0.text(5),
-                                createdAt: KioskStore.date($0.int(6))!, sentAt: KioskStore.date($0.optionalInt(7)),
-                                answer: $0.optionalText(8), answeredAt: KioskStore.date($0.optionalInt(9)))
-            }
+            try db.query("SELECT \(Self.complaintColumns) FROM complaints WHERE reference = ? COLLATE NOCASE", [.text(ref)])
+                .first.map(Self.complaint(from:))
         }
+    }
+
+    static let complaintColumns = "id, reference, category, body, contact, language, created_at, sent_at, answer, answered_at"
+
+    static func complaint(from r: Row) -> StoredComplaint {
+        StoredComplaint(id: r.text(0), reference: r.text(1), category: r.text(2), body: r.text(3),
+                        contact: r.optionalText(4), language: r.text(5),
+                        createdAt: KioskStore.date(r.int(6)) ?? Date(timeIntervalSince1970: 0), sentAt: KioskStore.date(r.optionalInt(7)),
+                        answer: r.optionalText(8), answeredAt: KioskStore.date(r.optionalInt(9)))
     }
 }

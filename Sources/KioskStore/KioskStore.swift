@@ -390,6 +390,7 @@ public final class KioskStore: @unchecked Sendable {
         }
         try check(app.service, "service")
         try check(app.profile, "profile")
+        if let staff = app.assistedBy { try check(staff, "assisted_by") }
         if let contact = app.contact { try check(contact, "contact") }
         for (key, value) in app.facts.sorted(by: { $0.key < $1.key }) {
             try check(key, "facts")
@@ -429,15 +430,16 @@ public final class KioskStore: @unchecked Sendable {
                             """
                             INSERT INTO applications (id, tracking_code, service, profile, applicant_nik,
                                 applicant_nik_masked, event_date, contact, facts_json, state, attachment_count,
-                                total_bytes, created_at, updated_at, submitted_at, form_json, protected_fields_json, notify)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?)
+                                total_bytes, created_at, updated_at, submitted_at, form_json, protected_fields_json, notify,
+                                assisted_by)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                             [.text(id), .text(code.raw), .text(app.service), .text(app.profile),
                              .text(app.applicant.digits), .text(app.applicant.masked), .text(app.eventDate.description),
                              SQLValue(app.contact), .text(factsJSON), SQLValue(files.count), SQLValue(total),
                              SQLValue(t), SQLValue(t), SQLValue(t), .text(KioskStore.json(app.form, empty: "{}")),
                              .text(KioskStore.json(app.protectedFields.sorted(), empty: "[]")),
-                             SQLValue(app.notify?.rawValue)])
+                             SQLValue(app.notify?.rawValue), SQLValue(app.assistedBy)])
                         for (seq, (attachment, file)) in files.enumerated() {
                             try db.query(
                                 """
@@ -454,6 +456,9 @@ public final class KioskStore: @unchecked Sendable {
                                        detail: "\(files.count) attachments, \(total) bytes", at: t)
                         if let consent = app.consent {
                             try self.audit(db, id, event: "consent", actor: actor, detail: consent, at: t)
+                        }
+                        if let staff = app.assistedBy {
+                            try self.audit(db, id, event: "assisted", actor: actor, detail: "assisted by \(staff)", at: t)
                         }
                     }
                 }
@@ -497,7 +502,7 @@ public final class KioskStore: @unchecked Sendable {
     private static let applicationColumns = """
         id, tracking_code, service, profile, applicant_nik_masked, event_date, contact, state, state_reason,
         created_at, updated_at, submitted_at, delivered_at, purged_at, attachment_count, total_bytes,
-        form_json, protected_fields_json, notify, revision, correction_json
+        form_json, protected_fields_json, notify, revision, correction_json, assisted_by
         """
 
     private func load(where clause: String, _ arg: SQLValue) throws(StoreError) -> StoredApplication? {
@@ -527,7 +532,8 @@ public final class KioskStore: @unchecked Sendable {
             attachmentCount: r.int(14), totalBytes: r.int(15), attachments: attachments,
             formMasked: FormRules.masked(KioskStore.form(r.text(16)), protected: KioskStore.protectedFields(r.text(17))),
             notify: r.optionalText(18).flatMap(NotifyChannel.init(rawValue:)), revision: r.int(19),
-            correction: r.optionalText(20).flatMap { try? KioskJSON.decode(Correction.self, from: Data($0.utf8)) })
+            correction: r.optionalText(20).flatMap { try? KioskJSON.decode(Correction.self, from: Data($0.utf8)) },
+            assistedBy: r.optionalText(21))
     }
 
     static func form(_ json: String) -> [String: String] {

@@ -131,6 +131,25 @@ enum Migrations {
             ALTER TABLE complaints ADD COLUMN answer TEXT;
             ALTER TABLE complaints ADD COLUMN answered_at INTEGER;
             """),
+        // Issue 17: staff mode. The staff member who helped with an assisted application; the PIN entry lockout
+        // (one row for the whole kiosk, so it survives a restart); "Panggil petugas" calls.
+        (5, """
+            ALTER TABLE applications ADD COLUMN assisted_by TEXT;
+            CREATE TABLE staff_entry (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                failures INTEGER NOT NULL DEFAULT 0,
+                locked_until INTEGER,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE TABLE staff_calls (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                at INTEGER NOT NULL,
+                screen TEXT NOT NULL,
+                seen_at INTEGER
+            ) STRICT;
+            CREATE INDEX staff_calls_at ON staff_calls(at);
+            CREATE INDEX applications_submitted ON applications(submitted_at);
+            """),
     ]
 
     static var latest: Int { all.last!.version }

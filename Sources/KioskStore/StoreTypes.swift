@@ -213,10 +213,14 @@ public struct NewApplication: Sendable {
     public var protectedFields: Set<String>
     /// The resident's consent to be notified at `contact` (which it requires).
     public var notify: NotifyChannel?
+    /// The staff member who submitted it for the resident (a staff id from the bundle, or `user:NAME` for kioskctl).
+    public var assistedBy: String?
 
     public init(id: UUID = UUID(), service: String, profile: String, applicant: NIK, eventDate: CivilDate,
                 contact: String?, facts: Facts = [:], attachments: [NewAttachment], consent: String? = nil,
-                form: [String: String] = [:], protectedFields: Set<String> = [], notify: NotifyChannel? = nil) {
+                form: [String: String] = [:], protectedFields: Set<String> = [], notify: NotifyChannel? = nil,
+                assistedBy: String? = nil) {
+        self.assistedBy = assistedBy
         self.consent = consent
         self.id = id
         self.service = service
@@ -285,9 +289,12 @@ public struct StoredApplication: Hashable, Sendable, Codable {
     public var revision: Int = 1
     /// What the Dinas asked to correct, while the application is returned for correction.
     public var correction: Correction? = nil
+    /// The staff member who submitted it for the resident (assisted mode).
+    public var assistedBy: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, service, profile, contact, state, attachments, notify, revision, correction
+        case assistedBy = "assisted_by"
         case trackingCode = "tracking_code"
         case applicantNIKMasked = "applicant_nik_masked"
         case eventDate = "event_date"
@@ -328,6 +335,7 @@ extension StoredApplication {
         self.notify = try c.decodeIfPresent(NotifyChannel.self, forKey: .notify)
         self.revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 1
         self.correction = try c.decodeIfPresent(Correction.self, forKey: .correction)
+        self.assistedBy = try c.decodeIfPresent(String.self, forKey: .assistedBy)
     }
 }
 

@@ -386,7 +386,7 @@ extension EndToEndTests {
 
         // Mid-application: a signed bundle with a new desa name is applied; the resident's session is not disturbed.
         let bundle = try signedBundle(rig.dinas.key, version: 7, desa: "Desa Sesudah Sesi", kiosk: rig.kioskd.kioskID)
-        let applied = try rig.staff("admin.config.apply", .object(["bundle": .string(String(decoding: bundle, as: UTF8.self))]))
+        let applied = try rig.staff("technician.config.apply", .object(["bundle": .string(String(decoding: bundle, as: UTF8.self))]))
         #expect(applied["live"]?.boolValue == false, "deferred while a resident is mid-application")
         try await Task.sleep(nanoseconds: 1_000_000_000)
         #expect(k.text.contains("Terpindai"))

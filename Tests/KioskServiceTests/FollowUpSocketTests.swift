@@ -42,7 +42,7 @@ import Testing
         func status() async throws -> ResidentWire.Status {
             try await c.call("resident.status", .object(["tracking_code": .string(code)])).decode(ResidentWire.Status.self)
         }
-        _ = try await c.call("admin.sync.now")
+        _ = try await c.call("staff.sync.now")
         #expect(try await eventuallyAsync(within: 30) {
             try dinas.applications().contains { ($0["state"] as? String) == "delivered" }
         })
@@ -54,7 +54,7 @@ import Testing
             "state": "returned_for_correction", "reason": "Surat kelahiran buram; nama anak salah eja",
             "correction": ["requirements": ["surat-kelahiran"], "fields": ["child_name"]],
         ])
-        _ = try await c.call("admin.sync.now")
+        _ = try await c.call("staff.sync.now")
         var returned: ResidentWire.Status?
         #expect(try await eventuallyAsync(within: 30) {
             returned = try? await status()
@@ -90,7 +90,7 @@ import Testing
             .decode(ResidentWire.Receipt.self)
         #expect(fixed.trackingCode == receipt.trackingCode, "same application, same tracking code")
         #expect(try await status().correction == nil)
-        _ = try await c.call("admin.sync.now")
+        _ = try await c.call("staff.sync.now")
         #expect(try await eventuallyAsync(within: 30) {
             let app = try self.dinasApp(dinas, id)
             return (app?["revision"] as? Int) == 2 && (app?["state"] as? String) == "delivered"
@@ -118,13 +118,13 @@ import Testing
         #expect(try await c.call("resident.complaint.slip.print", .object(["reference": .string(reference), "language": .string("id")]))["problem"] == nil)
         let before = try await c.call("resident.complaint.status", .object(["reference": .string(reference)])).decode(ComplaintStatus.self)
         #expect(before.answer == nil && before.category == .kiosk)
-        _ = try await c.call("admin.sync.now")
+        _ = try await c.call("staff.sync.now")
         #expect(try await eventuallyAsync(within: 30) {
             // The reference endpoint lists complaints by id.
             ((try? dinas.admin("GET", "/admin/complaints")) as? [String: [String: Any]] ?? [:]).values.contains { ($0["reference"] as? String) == reference }
         })
         try dinas.admin("POST", "/admin/complaints/\(reference)/answer", json: ["answer": "Printer sudah diganti hari ini.\u{1B}[2J"])
-        _ = try await c.call("admin.sync.now")
+        _ = try await c.call("staff.sync.now")
         var after: ComplaintStatus?
         #expect(try await eventuallyAsync(within: 30) {
             after = try? await c.call("resident.complaint.status", .object(["reference": .string(reference.lowercased())])).decode(ComplaintStatus.self)
@@ -147,7 +147,7 @@ import Testing
             kiosk["registry_check"] = true
             payload["kiosk"] = kiosk
         }
-        _ = try await c.call("admin.config.apply", .object(["bundle": .string(String(decoding: bundle, as: UTF8.self))]))
+        _ = try await c.call("technician.config.apply", .object(["bundle": .string(String(decoding: bundle, as: UTF8.self))]))
         let info = try await c.call("resident.info").decode(ResidentWire.Info.self)
         #expect(info.registryCheck == true)
         let match = try await c.call("resident.verify", .object(["nik": .string(self.nik), "kk": .string("5371010101010001")]))

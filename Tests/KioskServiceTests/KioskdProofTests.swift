@@ -94,7 +94,7 @@ import Testing
         try publish(6, "Desa Beta")
         #expect(try eventually(within: 15, every: 0.25) { try live() == "Desa Beta v6" }, "log: \(k.log)")
 
-        let rolled = try client.callBlocking("admin.config.rollback")
+        let rolled = try client.callBlocking("technician.config.rollback")
         #expect(rolled["from"]?.intValue == 6)
         #expect(rolled["to"]?.intValue == 5)
         #expect(try live() == "Desa Alfa v5", "v5 live at once, without a restart")
@@ -116,7 +116,7 @@ import Testing
         #expect(answer["to"]?.intValue == 5)
         #expect(try live() == "Desa Alfa v5")
         let audited = try sqliteRows("\(k.dataDir)/kiosk.sqlite3", "SELECT actor, detail FROM audit_log WHERE event = 'control'")
-        #expect(audited.contains { $0[0] == "admin uid=0 pid=\(ctl.pid)" && $0[1] == "admin.config.rollback: ok" }, "\(audited)")
+        #expect(audited.contains { $0[0] == "admin:user=root:uid=0 pid=\(ctl.pid)" && $0[1] == "technician.config.rollback: ok" }, "\(audited)")
         let rollbacks = try sqliteRows("\(k.dataDir)/kiosk.sqlite3", "SELECT detail FROM audit_log WHERE event = 'config_rolled_back' ORDER BY seq")
         #expect(rollbacks.map { $0[0] } == ["from 6 to 5", "from 7 to 5"])
         #expect(k.process.isRunning && k.process.processIdentifier == pid, "never restarted")
@@ -144,7 +144,7 @@ import Testing
         #expect(st.st_gid == groupID(uiGroup))
 
         let ui = try runClient(as: resident, group: "nogroup", path: k.socket,
-                               calls: [("resident.info", nil), ("staff.queue.stats", nil), ("admin.sync.now", nil)])
+                               calls: [("resident.info", nil), ("staff.queue.stats", nil), ("technician.config.rollback", nil)])
         try #require(ui.replies.count == 4, "\(ui.replies)")
         #expect(ui.replies[0].result?["role"] == .string("resident"))
         #expect(ui.replies[1].result?["config_version"]?.intValue == 0, "resident.info is the resident's")
@@ -152,7 +152,7 @@ import Testing
         #expect(ui.replies[3].error?.code == "forbidden")
 
         let desk = try runClient(as: staff, group: staffGroup, path: k.socket,
-                                 calls: [("staff.queue.stats", nil), ("admin.config.rollback", nil),
+                                 calls: [("staff.queue.stats", nil), ("technician.config.rollback", nil),
                                          ("staff.restock", .object(["sheets": .number(100)]))])
         try #require(desk.replies.count == 4, "\(desk.replies)")
         #expect(desk.replies[0].result?["role"] == .string("staff"))
@@ -168,7 +168,7 @@ import Testing
         let uid = try #require(userID(staff))
         let rows = try sqliteRows("\(k.dataDir)/kiosk.sqlite3", "SELECT actor, detail FROM audit_log WHERE event = 'control' ORDER BY seq")
         #expect(rows.count == 1, "\(rows)")
-        #expect(rows.first == ["staff uid=\(uid) pid=\(desk.pid)", "staff.restock: ok"], "\(rows)")
+        #expect(rows.first == ["staff:user=\(staff):uid=\(uid) pid=\(desk.pid)", "staff.restock: ok"], "\(rows)")
     }
 
     // MARK: 4. the printer watcher on the production path
@@ -256,7 +256,7 @@ private func kioskctl(_ args: [String]) throws -> (status: Int32, out: String, e
 
 /// Rows of `sql` on the SQLite database at `path`, opened read-only by python3's sqlite3 (kioskd keeps it open);
 /// every value as text (NULL as "").
-private func sqliteRows(_ path: String, _ sql: String) throws -> [[String]] {
+func sqliteRows(_ path: String, _ sql: String) throws -> [[String]] {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     p.arguments = ["-I", "-c", """

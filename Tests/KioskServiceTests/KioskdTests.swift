@@ -176,7 +176,7 @@ import Testing
         #expect(try client.callBlocking("resident.info")["desa_name"]?.stringValue == "Desa Baru Sekali", "the good one stays")
 
         // Rollback returns to the shipped... no: to the previous good bundle, which here is none.
-        #expect(throws: ControlError.self) { try client.callBlocking("admin.config.rollback") }
+        #expect(throws: ControlError.self) { try client.callBlocking("technician.config.rollback") }
         #expect(k.terminate().status == 0)
     }
 

@@ -66,7 +66,8 @@ final class TestAccounts {
 }
 
 /// A minimal client in Python, so it can run as another user. argv: socket path, then optionally the requests as
-/// a JSON array (default: hello, staff.x, admin.y) and "pid" (print `{"pid": N}` first). Prints each reply line, or
+/// a JSON array (default: hello, staff.x, admin.y; an item `{"sleep": S}` waits S seconds) and "pid" (print `{"pid": N}`
+/// first). Prints each reply line, or
 /// EACCES when the connect is refused.
 private let pythonClient = """
     import json, os, socket, sys
@@ -84,6 +85,10 @@ private let pythonClient = """
         sys.exit(0)
     f = s.makefile("rwb")
     for r in requests:
+        if "sleep" in r:
+            import time
+            time.sleep(r["sleep"])
+            continue
         try:
             f.write((json.dumps(r) + "\\n").encode())
             f.flush()

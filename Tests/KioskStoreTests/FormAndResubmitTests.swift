@@ -53,8 +53,8 @@ import Testing
             """
         #expect(try sqlite3(db, insert).status == 0)
         let (store, report) = try KioskStore.open(directory: dir, configuration: StoreConfiguration(minFreeBytes: 0))
-        #expect(report.migrated == [4])
-        #expect(store.schemaVersion == 4)
+        #expect(report.migrated == [4, 5])
+        #expect(store.schemaVersion == KioskStore.latestSchemaVersion)
         let app = try store.application(id)
         #expect(app.trackingCode.raw == code)
         #expect(app.state == .submitted)

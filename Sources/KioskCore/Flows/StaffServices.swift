@@ -28,6 +28,11 @@ public struct StaffIdentity: Sendable, Codable, Equatable {
         self.name = name
         self.role = role
     }
+
+    enum CodingKeys: String, CodingKey {
+        case name, role
+        case staffID = "staff_id"
+    }
 }
 
 /// The answer to a PIN: unlocked, wrong (with the tries left before the lockout), or locked until a time.
@@ -97,6 +102,13 @@ public struct StaffOverview: Sendable, Codable, Equatable {
             self.lastError = lastError
             self.nextAttempt = nextAttempt
         }
+
+        enum CodingKeys: String, CodingKey {
+            case configured
+            case lastContact = "last_contact"
+            case lastError = "last_error"
+            case nextAttempt = "next_attempt"
+        }
     }
 
     public var devices: [Device]
@@ -131,6 +143,17 @@ public struct StaffOverview: Sendable, Codable, Equatable {
         self.diskFreeBytes = diskFreeBytes
         self.openCalls = openCalls
     }
+
+    enum CodingKeys: String, CodingKey {
+        case devices, toner, link, queue
+        case paperSheets = "paper_sheets"
+        case paperLow = "paper_low"
+        case oldestUndelivered = "oldest_undelivered"
+        case configVersion = "config_version"
+        case configProblem = "config_problem"
+        case diskFreeBytes = "disk_free_bytes"
+        case openCalls = "open_calls"
+    }
 }
 
 /// An application as the staff list shows it: NIK masked.
@@ -157,6 +180,14 @@ public struct StaffApplicationRow: Sendable, Codable, Equatable {
         self.reason = reason
         self.assistedBy = assistedBy
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, service, state, reason
+        case trackingCode = "tracking_code"
+        case nikMasked = "nik_masked"
+        case submittedAt = "submitted_at"
+        case assistedBy = "assisted_by"
+    }
 }
 
 /// A complaint filed today (its text is the resident's, shown cut and cleaned).
@@ -171,6 +202,11 @@ public struct StaffComplaintRow: Sendable, Codable, Equatable {
         self.filedAt = filedAt
         self.summary = summary
         self.answered = answered
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reference, summary, answered
+        case filedAt = "filed_at"
     }
 }
 

@@ -16,10 +16,13 @@ public struct ReceiptContent: Sendable {
     public var feeIDR: Int
     /// Encoded in the QR code: the tracking code, or a status URL containing it.
     public var qrText: String
+    /// Who helped the resident (assisted mode), e.g. "Ibu Sari (Petugas desa)".
+    public var assistedBy: String?
 
     public init(dinasName: String, kioskName: String, serviceName: String, trackingCode: TrackingCode, submittedAt: Date,
                 utcOffset: UTCOffset, timeZoneName: String, requirements: [String], expected: [(product: String, due: String)],
-                complaintChannels: [String], feeIDR: Int, qrText: String) {
+                complaintChannels: [String], feeIDR: Int, qrText: String, assistedBy: String? = nil) {
+        self.assistedBy = assistedBy
         self.dinasName = dinasName
         self.kioskName = kioskName
         self.serviceName = serviceName
@@ -55,6 +58,7 @@ public enum ReceiptRenderer {
         line((en ? "Service: " : "Layanan: ") + r.serviceName)
         let stamp = r.utcOffset.timestamp(of: r.submittedAt)
         line((en ? "Submitted: " : "Diajukan: ") + "\(stamp) \(r.timeZoneName)")
+        if let helper = r.assistedBy { line((en ? "Assisted by: " : "Dibantu oleh: ") + SafeText.visible(helper)) }
         line((en ? "Fee: Rp " : "Biaya: Rp ") + "\(r.feeIDR)" + (r.feeIDR == 0 ? (en ? " (free of charge)" : " (gratis)") : ""), gap: 22)
         line(en ? "Documents submitted:" : "Dokumen yang diserahkan:", bold: true)
         for req in r.requirements { line("  - " + req, size: 10, gap: 14) }

@@ -73,6 +73,15 @@ public final class ControlConnection: Sendable {
     let output: ConnectionOutput
     private let subscriptions = Mutex<Set<String>>([])
     private let inFlight = Mutex(0)
+    private let elevation = Mutex<StaffElevation?>(nil)
+
+    /// A staff PIN unlock on this connection: who, until when (renewed by every request), and whether it lapsed.
+    struct StaffElevation: Sendable {
+        var staff: StaffIdentity
+        var timeout: Double
+        var lastRequest: Date
+        var lapsed = false
+    }
 
     init(id: Int, peer: ControlPeer, fd: Int32, limits: ControlLimits) {
         self.id = id
@@ -83,6 +92,42 @@ public final class ControlConnection: Sendable {
         self.valueCap = peer.role == .resident ? limits.maxValuesPerLine : limits.maxPrivilegedValuesPerLine
         self.output = ConnectionOutput(fd: fd, maxPending: limits.maxPendingOutputBytes)
     }
+
+    /// Raises this connection to `staff`'s role (petugas → staff, teknisi → technician) until `lockStaff()`, the
+    /// connection's close, or `timeout` seconds without a request.
+    public func elevate(_ staff: StaffIdentity, timeout: Double, now: Date = Date()) {
+        self.elevation.withLock { $0 = StaffElevation(staff: staff, timeout: timeout, lastRequest: now) }
+    }
+
+    /// Ends the staff elevation (`resident.staff.lock`).
+    public func lockStaff() {
+        self.elevation.withLock { $0 = nil }
+    }
+
+    /// The staff member who unlocked this connection, while the elevation holds.
+    public var staff: StaffIdentity? {
+        self.elevation.withLock { e in e.flatMap { $0.lapsed ? nil : $0.staff } }
+    }
+
+    /// The role requests on this connection have now: the peer's, or the unlocked staff member's when higher. A
+    /// request renews the elevation; one after `timeout` seconds of silence ends it (`staffLapsed` says so).
+    func effectiveRole(renewing now: Date = Date()) -> ControlRole {
+        let staffRole = self.elevation.withLock { e -> ControlRole? in
+            guard var current = e, !current.lapsed else { return nil }
+            if now.timeIntervalSince(current.lastRequest) > current.timeout {
+                current.lapsed = true
+                e = current
+                return nil
+            }
+            current.lastRequest = now
+            e = current
+            return ControlRole(current.staff.role)
+        }
+        return max(self.peer.role, staffRole ?? self.peer.role)
+    }
+
+    /// A staff elevation on this connection ended by its timeout (not by `resident.staff.lock`).
+    var staffLapsed: Bool { self.elevation.withLock { $0?.lapsed ?? false } }
 
     /// Queues a server event line `{"event": …, "data": …}`; ignored once the connection is closed.
     public func push(_ event: String, _ data: JSONValue) {
@@ -645,8 +690,10 @@ public final class ControlServer: Sendable {
                 connection.reply(request.id, .failure(.unknownMethod(request.method)))
                 return true
             }
-            guard connection.peer.role >= required else {
-                connection.reply(request.id, .failure(.forbidden(request.method, role: connection.peer.role)))
+            let role = connection.effectiveRole()
+            guard role >= required else {
+                connection.reply(request.id, .failure(connection.staffLapsed && required > .resident
+                        ? .staffLocked : .forbidden(request.method, role: role)))
                 return true
             }
             guard connection.beginRequest() else {
@@ -930,6 +977,10 @@ extension ControlError {
     static func resultTooLarge(_ limit: Int) -> ControlError {
         ControlError("result_too_large", id: "Hasil lebih dari \(limit) bita.", en: "Result larger than \(limit) bytes.")
     }
+
+    static let staffLocked = ControlError(
+        "staff_locked", id: "Mode petugas sudah terkunci karena lama tidak dipakai; masukkan PIN lagi.",
+        en: "Staff mode locked after a while without use; enter the PIN again.")
 
     static let unencodable = ControlError(
         "internal", id: "Hasil tidak dapat dikodekan sebagai JSON.", en: "The result cannot be encoded as JSON.")

@@ -193,7 +193,8 @@ enum SystemAccounts {
 /// Which role a peer's credentials give it (architecture.md, "Control API"):
 ///
 /// - uid 0, the configured admin user (when it exists) and the daemon's own euid → `.admin`;
-/// - a member of the staff group, as primary or supplementary group → `.staff`;
+/// - a member of the technician group (`kiosk-teknisi`), as primary or supplementary group → `.technician`;
+/// - a member of the staff group → `.staff`;
 /// - a member of the resident group → `.resident`;
 /// - anyone else → nil: the connection is refused.
 ///
@@ -202,24 +203,30 @@ enum SystemAccounts {
 public struct ControlRoles: Sendable, Equatable {
     public let adminUser: String
     public let staffGroup: String
+    public let technicianGroup: String
     public let residentGroup: String
     /// The resolved ids; nil when the user or group does not exist.
     public let adminUID: UInt32?
     public let staffGID: UInt32?
+    public let technicianGID: UInt32?
     public let residentGID: UInt32?
 
-    public init(adminUser: String = "kiosk", staffGroup: String = "kiosk-staff", residentGroup: String = "kiosk-ui") {
+    public init(adminUser: String = "kiosk", staffGroup: String = "kiosk-staff", technicianGroup: String = "kiosk-teknisi",
+                residentGroup: String = "kiosk-ui") {
         self.adminUser = adminUser
         self.staffGroup = staffGroup
+        self.technicianGroup = technicianGroup
         self.residentGroup = residentGroup
         self.adminUID = SystemAccounts.userID(adminUser)
         self.staffGID = SystemAccounts.groupID(staffGroup)
+        self.technicianGID = SystemAccounts.groupID(technicianGroup)
         self.residentGID = SystemAccounts.groupID(residentGroup)
     }
 
     /// The same names, looked up again in the user and group databases.
     public func resolved() -> ControlRoles {
-        ControlRoles(adminUser: self.adminUser, staffGroup: self.staffGroup, residentGroup: self.residentGroup)
+        ControlRoles(adminUser: self.adminUser, staffGroup: self.staffGroup, technicianGroup: self.technicianGroup,
+                     residentGroup: self.residentGroup)
     }
 
     /// The role of a peer with effective `uid`, `gid` and supplementary `groups`; nil when it has none.
@@ -229,6 +236,7 @@ public struct ControlRoles: Sendable, Equatable {
             guard let wanted else { return false }
             return gid == wanted || groups.contains(wanted)
         }
+        if member(self.technicianGID) { return .technician }
         if member(self.staffGID) { return .staff }
         if member(self.residentGID) { return .resident }
         return nil

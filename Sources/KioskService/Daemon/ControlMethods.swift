@@ -65,9 +65,24 @@ public final class ControlMethods: ControlHandler {
     static let changing: Set<String> = [
         "resident.submit", "resident.resubmit", "resident.complaint", "resident.complaint.slip.print",
         "resident.receipt.print", "resident.document.print", "resident.verify",
+        "resident.staff.unlock", "resident.staff.lock", "resident.staff.call",
         "staff.submit", "staff.queue.retry", "staff.queue.quarantine", "staff.restock", "staff.printer.test",
-        "admin.config.apply", "admin.config.rollback", "admin.sync.now",
+        "staff.printer.resume", "staff.scanner.test", "staff.devices.redetect", "staff.sync.now", "staff.document.reprint",
+        "technician.config.apply", "technician.config.rollback", "technician.devices.redetect",
     ]
+
+    /// Who the audit names for a request on `connection`: the staff member who unlocked it (`petugas:sari:uid=1000`),
+    /// else the peer's role and unix user (`staff:user=budi:uid=1001`).
+    static func actor(_ connection: ControlConnection) -> String {
+        let peer = connection.peer
+        if let staff = connection.staff { return "\(staff.role.rawValue):\(staff.staffID):uid=\(peer.uid)" }
+        return "\(peer.role.rawValue):user=\(self.unixUser(peer)):uid=\(peer.uid)"
+    }
+
+    /// The peer's unix user name (`getpwuid_r`), made safe; `uidN` when it has none.
+    static func unixUser(_ peer: ControlPeer) -> String {
+        SystemAccounts.userName(uid: peer.uid).map { SafeText.visible(String($0.prefix(32))) } ?? "uid\(peer.uid)"
+    }
 
     public func connectionClosed(_ connection: ControlConnection) async {
         self.kiosk.config.live.endSession(connection.id)
@@ -93,24 +108,26 @@ public final class ControlMethods: ControlHandler {
             }
         }
         let result: Result<JSONValue, ControlError>
+        let staffActor = request.method == "resident.staff.lock" ? connection.staff.map { _ in Self.actor(connection) } : nil
         do throws(ControlError) {
             result = .success(try await self.call(request.method, request.params ?? .object([:]), connection))
         } catch {
             result = .failure(error)
         }
         if Self.changing.contains(request.method) {
-            let peer = connection.peer
             let outcome: String = switch result {
+            case .success(let value) where request.method == "resident.staff.unlock": value["result"]?.stringValue ?? "ok"
             case .success: "ok"
             case .failure(let e): "error \(e.code)"
             }
             let store = self.kiosk.store
             let method = request.method
+            // The staff member who unlocked the connection (an unlock names who it unlocked; a lock, who it ended).
+            let actor = "\(staffActor ?? Self.actor(connection)) pid=\(connection.peer.pid)"
             _ = await StoreWork.run { () -> Bool in
-                (try? store.recordEvent(nil, event: "control", actor: "\(peer.role.rawValue) uid=\(peer.uid) pid=\(peer.pid)",
-                                        detail: "\(method): \(outcome)")) != nil
+                (try? store.recordEvent(nil, event: "control", actor: actor, detail: "\(method): \(outcome)")) != nil
             }
-            self.kiosk.log.info("control", "\(method) by \(peer.role.rawValue) uid=\(peer.uid) pid=\(peer.pid): \(outcome)")
+            self.kiosk.log.info("control", "\(method) by \(actor): \(outcome)")
         }
         return result
     }
@@ -198,7 +215,8 @@ public final class ControlMethods: ControlHandler {
 
     private func call(_ method: String, _ params: JSONValue, _ connection: ControlConnection) async throws(ControlError) -> JSONValue {
         let kiosk = self.kiosk
-        let actor = "\(connection.peer.role.rawValue):uid=\(connection.peer.uid)"
+        let actor = Self.actor(connection)
+        let desk = StaffDesk(kiosk: kiosk)
         switch method {
         // MARK: resident
         case "resident.info":
@@ -237,6 +255,12 @@ public final class ControlMethods: ControlHandler {
                 draft = try wire.draft(today: kiosk.useCases.today)
             } catch {
                 throw ControlError("invalid_nik", error.message, field: "draft.applicant_nik")
+            }
+            // Assisted mode: only the staff member who unlocked this connection may be named as the helper.
+            if let helper = draft.assistedBy, connection.staff?.staffID != helper {
+                throw ControlError("not_assisting", id: "Pengajuan dengan bantuan petugas hanya setelah petugas itu masuk dengan PIN.",
+                                   en: "An assisted application needs that staff member to have entered their PIN.",
+                                   field: "draft.assisted_by")
             }
             let receipt = try await Self.resident { () async throws(ServiceFailure) in
                 try await kiosk.useCases.submit(draft, owner: connection.id)
@@ -312,7 +336,59 @@ public final class ControlMethods: ControlHandler {
                 try await kiosk.useCases.complaintStatus(reference: reference)
             })
 
+        // MARK: staff mode entry (resident role)
+        case "resident.staff.unlock":
+            let pin = try self.param(params, "pin", String.self)
+            guard !kiosk.config.live.isSessionOpen(connection.id) else {
+                throw ControlError("session_open", id: "Selesaikan dulu sesi warga yang sedang berjalan.",
+                                   en: "Finish the resident session in progress first.")
+            }
+            switch try await desk.unlock(pin: String(pin.prefix(64)), actor: actor) {
+            case .unlocked(let staff, let timeout):
+                connection.elevate(staff, timeout: Double(timeout))
+                return .object(["result": .string("unlocked"), "staff": try self.encode(staff),
+                                "timeout_seconds": .number(Double(timeout))])
+            case .wrongPIN(let left):
+                return .object(["result": .string("wrong_pin"), "attempts_left": .number(Double(left))])
+            case .locked(let until):
+                return .object(["result": .string("locked"), "until": try self.encode(until)])
+            }
+        case "resident.staff.lock":
+            connection.lockStaff()
+            return .object([:])
+        case "resident.staff.call":
+            let screen = try self.param(params, "screen", String.self)
+            return try self.encode(try await desk.call(screen: String(screen.prefix(128)), actor: actor))
+
         // MARK: staff
+        case "staff.overview":
+            return try self.encode(try await desk.overview())
+        case "staff.printer.resume":
+            try await desk.resumePrinter(actor: actor)
+            return .object([:])
+        case "staff.scanner.test":
+            return try self.encode(ResidentWire.Scan(try await desk.testScan(owner: connection.id)))
+        case "staff.devices.redetect", "technician.devices.redetect":
+            return .object(["devices": .array(await kiosk.devices.redetect().map { .string($0) })])
+        case "staff.applications.today":
+            return try self.encode(try await desk.todaysApplications())
+        case "staff.queue.quarantined":
+            return try self.encode(try await desk.quarantined())
+        case "staff.complaints.today":
+            return try self.encode(try await desk.todaysComplaints())
+        case "staff.calls.today":
+            return try self.encode(try await desk.todaysCalls())
+        case "staff.documents":
+            let code = try self.identifier(params, "tracking_code")
+            return try self.encode(try await desk.documents(trackingCode: code))
+        case "staff.document.reprint":
+            let id = try self.identifier(params, "document_id")
+            let reason = try self.param(params, "reason", String.self)
+            return try self.encode(ResidentWire.Printed(try await desk.reprint(documentID: id, reason: reason, actor: actor) { fraction in
+                if let data = try? JSONValue(encoding: ResidentWire.Progress(documentID: id, fraction: min(1, max(0, fraction)))) {
+                    connection.push("print.progress", data)
+                }
+            }))
         case "staff.status", "admin.status":
             return try self.encode(await kiosk.status())
         case "staff.submit":
@@ -327,7 +403,11 @@ public final class ControlMethods: ControlHandler {
                 throw .badParams("attachments travel as data_base64; kioskd opens no path a client names", field: "attachments")
             }
             let today = profile.conventions.utcOffset.civilDate(of: Date())
-            let value = try await self.staffWork { (s) throws(ControlError) in try s.submit(submission, profile: profile, today: today, actor: actor) }
+            // The helper: the staff member who unlocked this connection, else the caller's unix user (kioskctl).
+            let helper = connection.staff?.staffID ?? "user:\(Self.unixUser(connection.peer))"
+            let value = try await self.staffWork { (s) throws(ControlError) in
+                try s.submit(submission, profile: profile, today: today, actor: actor, assistedBy: helper)
+            }
             kiosk.sync?.wake()
             return value
         case "staff.application.show":
@@ -358,12 +438,18 @@ public final class ControlMethods: ControlHandler {
             let threshold = kiosk.config.live.current.settings.lowPaperThreshold
             return try await self.staffWork { (s) throws(ControlError) in try s.restock(sheets: sheets, actor: actor, lowThreshold: threshold) }
         case "staff.printer.test":
-            return try self.encode(try await kiosk.printTestPage())
+            let outcome = try await kiosk.printTestPage()
+            guard case .object(var fields) = try self.encode(outcome) else { return .null }
+            // `problem` for the staff screen: what stopped the page, in both languages (null when it printed).
+            fields["problem"] = outcome.printed ? .null : try self.encode(LocalizedText(
+                "Halaman uji tidak tercetak (\(outcome.faultsSeen.joined(separator: ", ")))",
+                "The test page did not print (\(outcome.faultsSeen.joined(separator: ", ")))"))
+            return .object(fields)
         case "staff.devices.list":
             return try self.encode(kiosk.devices.present)
 
-        // MARK: admin
-        case "admin.config.apply":
+        // MARK: technician (and staff.sync.now)
+        case "technician.config.apply":
             let text = try self.param(params, "bundle", String.self)
             do throws(ConfigApplyError) {
                 let payload = try kiosk.config.apply(Data(text.utf8), source: "kioskctl", actor: actor)
@@ -374,7 +460,7 @@ public final class ControlMethods: ControlHandler {
                                                                   "Configuration bundle refused: \(error)"),
                                    field: error.field, exit: 65)
             }
-        case "admin.config.rollback":
+        case "technician.config.rollback":
             do throws(ConfigRollbackError) {
                 let (from, to) = try kiosk.config.rollback(actor: actor)
                 return .object(["from": .number(Double(from)), "to": .number(Double(to))])
@@ -382,7 +468,7 @@ public final class ControlMethods: ControlHandler {
                 throw ControlError("rollback_failed", LocalizedText("Tidak dapat kembali ke konfigurasi sebelumnya: \(error)",
                                                                    "Cannot roll back the configuration: \(error)"), exit: 65)
             }
-        case "admin.sync.now":
+        case "staff.sync.now":
             guard let sync = kiosk.sync else {
                 throw ControlError("no_dinas", id: "Kios ini tidak dikonfigurasi dengan alamat Dinas (dinas.url).",
                                    en: "This kiosk has no Dinas address configured (dinas.url).", exit: 78)

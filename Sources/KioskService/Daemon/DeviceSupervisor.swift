@@ -206,6 +206,17 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         self.cardContinuation.finish()
     }
 
+    /// Enumerates udev again (staff "re-detect"): devices gone are dropped, new ones attached and announced, and a
+    /// missing printer connected. A line per device present, "role devnode syspath".
+    public func redetect() async -> [String] {
+        let found = UdevMonitor.enumerate()
+        let paths = Set(found.map(\.syspath))
+        for gone in self.present where !paths.contains(gone.syspath) { self.detached(gone) }
+        for device in found { self.attached(device, announce: true) }
+        if self.printer == nil { await self.connectPrinter() }
+        return self.present.map { SafeText.visible("\($0.role.rawValue) \($0.devnode ?? "-") \($0.syspath)") }
+    }
+
     private func watchUdev() async {
         let monitor = UdevMonitor()
         let events = monitor.events()

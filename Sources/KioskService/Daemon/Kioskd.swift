@@ -160,6 +160,7 @@ public final class Kioskd: Sendable {
         let storeHealth = StoreHealthService(store: store)
         let control = ControlService(path: settings.socket, group: settings.control.group,
                                      roles: ControlRoles(adminUser: settings.control.adminUser, staffGroup: settings.control.staffGroup,
+                                                         technicianGroup: settings.control.technicianGroup,
                                                          residentGroup: settings.control.residentGroup),
                                      hub: hub, useCases: useCases, log: log)
         live.observe { c in

@@ -45,6 +45,8 @@ public struct KioskdConfig: Sendable, Equatable {
         public var adminUser = "kiosk"
         /// Members are staff.
         public var staffGroup = "kiosk-staff"
+        /// Members are technicians (Dinas teknisi: configuration apply/rollback, device re-detection).
+        public var technicianGroup = "kiosk-teknisi"
         /// Members are residents (the touchscreen UI).
         public var residentGroup = "kiosk-ui"
 
@@ -107,6 +109,9 @@ public struct KioskdConfig: Sendable, Equatable {
     public var printer = Printer()
     /// Scanner settings; `device` is filled from `devices.scanner` when that names a device.
     public var scanner = ScanSettings()
+    /// Run when a resident presses "Panggil petugas" (argv, no shell; the first item an absolute path), e.g. a
+    /// buzzer or a message to the desa office. nil: none. It gets 5 s, then it is killed.
+    public var staffCallCommand: [String]?
 
     public static let defaultPath = "/etc/kiosk/kioskd.json"
     /// Where kioskd listens unless `socket` says otherwise (under systemd's `RuntimeDirectory=kiosk`).
@@ -158,8 +163,8 @@ public struct KioskdConfig: Sendable, Equatable {
     /// Every key of the file by section ("" is the top level), in the shipped file's order.
     public static let keys: [(section: String, keys: [String])] = [
         ("", ["data_dir", "socket", "kiosk_id", "log_level", "control", "dinas", "profile", "profiles_dir", "devices",
-              "retention", "store", "printer", "scanner"]),
-        ("control", ["group", "admin_user", "staff_group", "resident_group"]),
+              "retention", "store", "printer", "scanner", "staff_call_command"]),
+        ("control", ["group", "admin_user", "staff_group", "technician_group", "resident_group"]),
         ("dinas", ["url", "token_file", "trusted_keys", "poll_seconds", "heartbeat_seconds", "request_timeout_seconds"]),
         ("devices", ["printer", "scanner", "card_reader"]),
         ("retention", ["purge_interval_seconds"]),
@@ -217,6 +222,9 @@ public struct KioskdConfig: Sendable, Equatable {
         isValid: { KioskdConfig.dinasURL($0) != nil },
         id: "URL http:// atau https:// dengan host, tanpa nama pengguna/sandi, query (?) atau fragmen (#)",
         en: "an http:// or https:// URL with a host and no user-info, query (?) or fragment (#)")
+    static let commandArgumentRule = TextRule(
+        isValid: { (1...1024).contains($0.utf8.count) && !$0.unicodeScalars.contains { SafeText.isUnsafe($0) } },
+        id: "argumen 1…1024 byte tanpa karakter kendali", en: "an argument of 1…1024 bytes without control characters")
     static let extraOptionRule = TextRule(
         isValid: { ScanSettings.isExtraOption($0) },
         id: "opsi scanimage 1…255 karakter diawali -, tanpa karakter kendali",
@@ -261,11 +269,20 @@ public struct KioskdConfig: Sendable, Equatable {
                                                         default: c.logLevel.rawValue)) ?? c.logLevel
         c.profile = try root.string("profile", self.profileRule, default: c.profile)
         c.profilesDir = try root.optionalString("profiles_dir", self.absolutePathRule, default: nil)
+        if let given = root.values["staff_call_command"], given != .null {
+            let argv = try root.strings("staff_call_command", self.commandArgumentRule, count: 1...16, default: [])
+            guard let program = argv.first, self.isAbsolutePath(program, max: 4096) else {
+                throw root.fail("staff_call_command", "unsur pertama harus path absolut program",
+                                "the first item must be the program's absolute path", got: .string(argv.first ?? ""))
+            }
+            c.staffCallCommand = argv
+        }
 
         let control = try root.section("control", keys: self.keys(of: "control"))
         c.control.group = try control.string("group", self.posixNameRule, default: c.control.group)
         c.control.adminUser = try control.string("admin_user", self.posixNameRule, default: c.control.adminUser)
         c.control.staffGroup = try control.string("staff_group", self.posixNameRule, default: c.control.staffGroup)
+        c.control.technicianGroup = try control.string("technician_group", self.posixNameRule, default: c.control.technicianGroup)
         c.control.residentGroup = try control.string("resident_group", self.posixNameRule, default: c.control.residentGroup)
 
         let dinas = try root.section("dinas", keys: self.keys(of: "dinas"))

@@ -73,6 +73,11 @@ public final class LiveConfig: Sendable {
         return applied
     }
 
+    /// Whether the session `id` (a control connection) began and has not ended.
+    public func isSessionOpen(_ id: Int) -> Bool {
+        self.state.withLock { $0.sessions.contains(id) }
+    }
+
     public func beginSession(_ id: Int) {
         self.state.withLock { _ = $0.sessions.insert(id) }
     }

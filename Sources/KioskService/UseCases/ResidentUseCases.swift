@@ -267,7 +267,7 @@ public final class KioskUseCases: KioskServices {
                                      applicant: draft.applicant, eventDate: draft.eventDate, contact: draft.contact,
                                      facts: draft.facts, attachments: attachments, consent: consent,
                                      form: draft.form, protectedFields: protected,
-                                     notify: draft.notify.flatMap(NotifyChannel.init(rawValue:)))
+                                     notify: draft.notify.flatMap(NotifyChannel.init(rawValue:)), assistedBy: draft.assistedBy)
             do throws(StoreError) {
                 let receipt = try await StoreWork.run { () throws(StoreError) in try self.store.submit(app) }
                 stored = try self.store.application(receipt.id.uuidString)
@@ -392,7 +392,8 @@ public final class KioskUseCases: KioskServices {
             return LocalizedText("Printer tidak terpasang.", "No printer connected.")
         }
         let content = ResidentFacing.receipt(app, store: self.store, profile: self.profile,
-                                             kioskName: self.settings.desaName, language: language, statusURL: nil)
+                                             kioskName: self.settings.desaName, language: language, statusURL: nil,
+                                             assistedBy: app.assistedBy.map { self.staffLabel($0, language: language) })
         let path = "\(self.workDir)/receipt-\(app.trackingCode.raw).pdf"
         do {
             try ReceiptRenderer.render(content, language: language).write(to: URL(fileURLWithPath: path))
@@ -414,6 +415,13 @@ public final class KioskUseCases: KioskServices {
             try? self.store.recordEvent(app.id, event: "receipt_print_failed", actor: "kiosk", detail: error.description)
             return error.message
         }
+    }
+
+    /// "Ibu Sari (Petugas desa)" for a staff id of the bundle in force; the id itself (or the unix user of a
+    /// kioskctl submission, `user:NAME`) otherwise.
+    func staffLabel(_ staffID: String, language: Language) -> String {
+        guard let staff = self.config.current.kiosk?.staffPins.first(where: { $0.staffID == staffID }) else { return staffID }
+        return "\(staff.name) (\(staff.role.label.text(language)))"
     }
 
     /// Expected issuance per product, as the screens show it.
@@ -480,6 +488,14 @@ public final class KioskUseCases: KioskServices {
     public func printDocument(_ documentID: String, progress: @escaping @Sendable (Double) -> Void)
         async throws(ServiceFailure) -> PrintReport
     {
+        try await self.printDocument(documentID, actor: "resident", limited: true, progress: progress)
+    }
+
+    /// Prints a document for `actor`; `limited` false skips the resident reprint limit (a staff reprint, which
+    /// its caller audits with the reason).
+    public func printDocument(_ documentID: String, actor: String, limited: Bool, progress: @escaping @Sendable (Double) -> Void)
+        async throws(ServiceFailure) -> PrintReport
+    {
         guard let printer = self.printer else {
             throw ServiceFailure("printer_unavailable", LocalizedText(
                 "Printer tidak terpasang. Dokumen tetap tersimpan; cetak nanti.",
@@ -493,7 +509,7 @@ public final class KioskUseCases: KioskServices {
         } catch {
             throw ServiceFailure(error.code, error.message)
         }
-        guard allowed else {
+        guard allowed || !limited else {
             throw ServiceFailure("reprint_limit", LocalizedText(
                 "Batas cetak dokumen ini sudah tercapai. Hubungi petugas desa.",
                 "This document's print limit is reached. Please ask the desa staff."))
@@ -501,7 +517,7 @@ public final class KioskUseCases: KioskServices {
         // Verified again (hash and Dinas signature) immediately before printing; a refusal is recorded for staff.
         let path: String
         do throws(StoreError) {
-            switch try self.store.verifyForPrint(documentID: documentID, trusted: self.trustedKeys, actor: "resident") {
+            switch try self.store.verifyForPrint(documentID: documentID, trusted: self.trustedKeys, actor: actor) {
             case .verified(let p): path = p
             case .refused:
                 return PrintReport(printed: false, sheets: 0, problem: LocalizedText(
@@ -534,7 +550,7 @@ public final class KioskUseCases: KioskServices {
         case .failure(let e): (false, 0, e.description)
         }
         do throws(StoreError) {
-            try self.store.recordPrint(documentID: documentID, printed: printed, sheets: sheets, detail: detail, actor: "resident")
+            try self.store.recordPrint(documentID: documentID, printed: printed, sheets: sheets, detail: detail, actor: actor)
         } catch {
             throw ServiceFailure(error.code, error.message)
         }

@@ -95,8 +95,9 @@ public struct StaffUseCases: Sendable {
 
     /// Checks an assisted submission against `profile` (the service, NIK, event date, requirements, facts and
     /// contact) and stores it durably. Refused input stores nothing.
+    /// `assistedBy` names the staff member who submits it for the resident (`user:NAME` for kioskctl's unix user).
     public func submit(_ s: AssistedSubmission, profile: JurisdictionProfile, today: CivilDate, actor: String,
-                       resolvePath: (String) -> String = { $0 }) throws(ControlError) -> SubmitReceipt {
+                       assistedBy: String? = nil, resolvePath: (String) -> String = { $0 }) throws(ControlError) -> SubmitReceipt {
         guard let service = profile.service(s.service) else {
             throw .data("unknown_service", RulesError.unknownService(service: SafeText.visible(s.service), profile: profile.id).message,
                         field: "service")
@@ -159,7 +160,7 @@ public struct StaffUseCases: Sendable {
         do throws(StoreError) {
             return try self.store.submit(NewApplication(
                 id: s.id ?? UUID(), service: service.id, profile: profile.id, applicant: nik, eventDate: event,
-                contact: s.contact, facts: s.facts ?? [:], attachments: attachments), actor: actor)
+                contact: s.contact, facts: s.facts ?? [:], attachments: attachments, assistedBy: assistedBy), actor: actor)
         } catch {
             throw ControlError(store: error)
         }
