@@ -48,6 +48,18 @@ extension KioskStore {
         }
     }
 
+    /// A page printed that is not a stored document (a receipt, a complaint slip, a test page): its audit entry and
+    /// its sheets against the paper count, in one transaction.
+    public func recordPagePrinted(_ id: UUID?, event: String, sheets: Int, actor: String, detail: String) throws(StoreError) {
+        try self.run { db in
+            try db.transaction {
+                try self.auditRow(db, id?.uuidString.lowercased(), event: event, actor: actor, detail: detail)
+                let paper = try Self.paper(db)
+                try Self.setPaper(db, loaded: paper.loaded, used: paper.used + max(0, min(sheets, 10_000)), at: self.nowMillis)
+            }
+        }
+    }
+
     public func paperStatus(lowThreshold: Int) throws(StoreError) -> PaperStatus {
         let (loaded, used) = try self.run { db in try Self.paper(db) }
         return PaperStatus(loaded: loaded, used: used, lowThreshold: lowThreshold)

@@ -167,6 +167,8 @@ public struct KioskSession: Sendable, Equatable {
             return []
         case .openStaff:
             guard self.screen == .home, self.staffEntry else { return [] }
+            // Staff are here: the resident's call is answered.
+            self.callNotice = nil
             self.screen = .staff(StaffFlow())
             return []
         case .callStaff(let screen):

@@ -263,7 +263,7 @@ public final class ControlMethods: ControlHandler {
                                    field: "draft.assisted_by")
             }
             let receipt = try await Self.resident { () async throws(ServiceFailure) in
-                try await kiosk.useCases.submit(draft, owner: connection.id)
+                try await kiosk.useCases.submit(draft, owner: connection.id, actor: draft.assistedBy == nil ? "resident" : actor)
             }
             kiosk.sync?.wake()
             return try self.encode(ResidentWire.Receipt(receipt))

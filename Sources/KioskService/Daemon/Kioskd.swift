@@ -284,8 +284,16 @@ public final class Kioskd: Sendable {
         }
         defer { unlink(path) }
         do throws(PrinterError) {
-            return try await printer.print(path: path, title: "Halaman uji / test page",
-                                           timeout: Double(self.settings.printer.jobTimeoutSeconds))
+            let outcome = try await printer.print(path: path, title: "Halaman uji / test page",
+                                                  timeout: Double(self.settings.printer.jobTimeoutSeconds))
+            if outcome.printed {
+                let store = self.store
+                _ = await StoreWork.run { () -> Bool in
+                    (try? store.recordPagePrinted(nil, event: "test_page_printed", sheets: outcome.sheets, actor: "kiosk",
+                                                  detail: outcome.detail)) != nil
+                }
+            }
+            return outcome
         } catch {
             throw ControlError("printer_error", error.message, exit: 1)
         }

@@ -238,7 +238,8 @@ public final class KioskUseCases: KioskServices {
     }
 
     /// Submits for the session `owner`: only scans that session took may be attached.
-    public func submit(_ draft: ApplicationDraft, owner: Int?) async throws(ServiceFailure) -> SubmissionReceipt {
+    /// - Parameter actor: who the audit names; in assisted mode the staff member (`petugas:sari:uid=…`).
+    public func submit(_ draft: ApplicationDraft, owner: Int?, actor: String = "resident") async throws(ServiceFailure) -> SubmissionReceipt {
         let profile = self.profile
         let stored: StoredApplication
         if let existing = try? self.store.application(draft.id.uuidString) {
@@ -269,7 +270,7 @@ public final class KioskUseCases: KioskServices {
                                      form: draft.form, protectedFields: protected,
                                      notify: draft.notify.flatMap(NotifyChannel.init(rawValue:)), assistedBy: draft.assistedBy)
             do throws(StoreError) {
-                let receipt = try await StoreWork.run { () throws(StoreError) in try self.store.submit(app) }
+                let receipt = try await StoreWork.run { () throws(StoreError) in try self.store.submit(app, actor: actor) }
                 stored = try self.store.application(receipt.id.uuidString)
             } catch {
                 throw ServiceFailure(error.code, error.message)
@@ -405,7 +406,7 @@ public final class KioskUseCases: KioskServices {
             let o = try await printer.print(path: path, title: "Tanda terima \(app.trackingCode.formatted)",
                                             timeout: self.settings.printTimeoutSeconds)
             if o.printed {
-                try? self.store.recordEvent(app.id, event: "receipt_printed", actor: "kiosk", detail: o.detail)
+                try? self.store.recordPagePrinted(app.id, event: "receipt_printed", sheets: o.sheets, actor: "kiosk", detail: o.detail)
                 return nil
             }
             try? self.store.recordEvent(app.id, event: "receipt_print_failed", actor: "kiosk", detail: o.detail)
@@ -615,8 +616,12 @@ public final class KioskUseCases: KioskServices {
         defer { unlink(path) }
         do throws(PrinterError) {
             let o = try await printer.print(path: path, title: "Bukti pengaduan \(c.reference)", timeout: self.settings.printTimeoutSeconds)
-            try? self.store.recordEvent(nil, event: o.printed ? "complaint_slip_printed" : "complaint_slip_print_failed",
-                                        actor: "kiosk", detail: "\(c.reference) \(o.detail)")
+            if o.printed {
+                try? self.store.recordPagePrinted(nil, event: "complaint_slip_printed", sheets: o.sheets, actor: "kiosk",
+                                                  detail: "\(c.reference) \(o.detail)")
+            } else {
+                try? self.store.recordEvent(nil, event: "complaint_slip_print_failed", actor: "kiosk", detail: "\(c.reference) \(o.detail)")
+            }
             return o.printed ? nil : LocalizedText("Printer bermasalah (\(o.faultsSeen.joined(separator: ", "))).",
                                                    "Printer problem (\(o.faultsSeen.joined(separator: ", "))).")
         } catch {

@@ -167,8 +167,11 @@ public final class KioskApp {
     /// Tells the services when a resident leaves the home screen and comes back to it; takes a pending configuration
     /// once home.
     private func sessionEdge() {
-        let home = self.session.screen == .home
-        if home, let info = self.pendingInfo { self.adopt(info) }
+        // Staff mode is no resident session (kioskd refuses a PIN while one is open); assisted mode is one.
+        var staff = false
+        if case .staff = self.session.screen { staff = true }
+        let home = self.session.screen == .home || staff
+        if self.session.screen == .home, let info = self.pendingInfo { self.adopt(info) }
         guard home != self.atHome else { return }
         self.atHome = home
         let services = self.services

@@ -39,8 +39,8 @@ public struct Screens {
         built.spec.corner = self.callButton(built.spec.key)
         if let notice = session.callNotice { built.spec.banners.insert(TerminalText.clean(t(notice)), at: 0) }
         if let who = session.assisting {
-            built.spec.banners.insert(TerminalText.clean(t("Dibantu oleh \(who.name) (\(t(who.role.label)))",
-                                                           "Assisted by \(who.name) (\(t(who.role.label)))")), at: 0)
+            let role = self.width >= 60 ? " (\(t(who.role.label)))" : ""
+            built.spec.banners.insert(TerminalText.clean(t("Dibantu oleh \(who.name)\(role)", "Assisted by \(who.name)\(role)")), at: 0)
         }
         return built
     }
