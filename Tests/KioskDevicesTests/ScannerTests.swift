@@ -74,7 +74,10 @@ import Testing
     ])
     func injectedErrorsGiveTheirMessages(_ value: String, _ status: SANEStatus, _ id: String, _ en: String) async throws {
         let dir = outDir()
-        let error = await scanError(SANEScanner(settings: settings("Grid", ["--read-return-value=\(value)"])), dir: dir)
+        // The watchdog is not under test here: a loaded machine must not turn a SANE status into a timeout.
+        var injected = settings("Grid", ["--read-return-value=\(value)"])
+        injected.watchdogSeconds = 60
+        let error = await scanError(SANEScanner(settings: injected), dir: dir)
         guard case .device(let got, _) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(got == status)
         #expect(error!.resident.id.contains(id) && error!.resident.en!.contains(en), "\(error!.resident)")

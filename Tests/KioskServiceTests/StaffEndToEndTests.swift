@@ -87,6 +87,12 @@ extension TouchScreen {
             let end = Date().addingTimeInterval(30)
             while rig.printedFiles < 1, Date() < end { try await Task.sleep(nanoseconds: 100_000_000) }
             #expect(rig.printedFiles == 1)
+            // The receipt the printer received says who helped.
+            let out = "\(rig.printerDir)/ipp/out"
+            let file = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first)
+            let text = try ChildProcess.run(["pdftotext", "\(out)/\(file)", "-"]).output
+            #expect(text.contains("Dibantu oleh: Ibu Sari (Petugas desa)"), "receipt text: \(text)")
+            #expect(!text.contains(EndToEndTests.applicant), "no NIK on the receipt")
         }
         try await k.tap("Selesai")
         try await k.waitFor("Ajukan Permohonan")
