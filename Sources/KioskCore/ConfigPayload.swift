@@ -124,6 +124,10 @@ public struct KioskSettings: Hashable, Sendable, Codable {
     public var staffTimeoutSeconds: Int?
     /// "Panggil petugas" rings the terminal bell. Absent: on.
     public var staffCallBell: Bool?
+    /// Voice guidance (espeak-ng, Bahasa Indonesia): absent means on; `false` keeps the kiosk silent.
+    public var voiceEnabled: Bool?
+    /// Voice volume 0…200 (espeak-ng's amplitude; 100 is its default). Absent: 100.
+    public var voiceVolume: Int?
 
     public var staffTimeout: Int { self.staffTimeoutSeconds ?? StaffEntry.defaultTimeoutSeconds }
 
@@ -132,6 +136,8 @@ public struct KioskSettings: Hashable, Sendable, Codable {
         case registryCheck = "registry_check"
         case staffTimeoutSeconds = "staff_timeout_seconds"
         case staffCallBell = "staff_call_bell"
+        case voiceEnabled = "voice_enabled"
+        case voiceVolume = "voice_volume"
         case desaName = "desa_name"
         case openingHours = "opening_hours"
         case idleTimeoutSeconds = "idle_timeout_seconds"
@@ -187,6 +193,9 @@ public struct KioskSettings: Hashable, Sendable, Codable {
             guard (1...ConfigLimits.deviceNameLength).contains(value.utf8.count),
                   value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
             else { throw fail(name, "must be 1…\(ConfigLimits.deviceNameLength) printable ASCII characters without spaces") }
+        }
+        if let v = self.voiceVolume, !(0...200).contains(v) {
+            throw fail("voice_volume", "must be between 0 and 200, got \(v)")
         }
         if let s = self.staffTimeoutSeconds, !ConfigLimits.staffTimeoutSeconds.contains(s) {
             throw fail("staff_timeout_seconds", "must be between 30 and 3600, got \(s)")

@@ -4,13 +4,16 @@
 // reconnects by itself.
 import Foundation
 import KioskCore
+import KioskDevices
 import KioskService
 import KioskUI
 
 let usage = """
-    Usage: kiosk-ui [--socket PATH] [--demo]
+    Usage: kiosk-ui [--socket PATH] [--demo] [--no-voice] [--voice-cache DIR]
       --socket PATH   kioskd's control socket (default \(KioskdConfig.defaultSocket))
       --demo          demo mode: Ctrl-C ends the UI, the home screen shows the F2 test-card hint
+      --no-voice      no spoken guidance (it is on when espeak-ng is installed and the bundle allows it)
+      --voice-cache DIR  where rendered prompts are kept (default $CACHE_DIRECTORY/voice, else /tmp/kiosk-ui-voice-UID)
            kiosk-ui --version | --help
       Touch or click the buttons (SGR mouse = touch); Tab/arrows move focus, Enter presses; F12 switches language;
       Esc goes back.
@@ -23,6 +26,9 @@ func fail(_ status: Int32, _ text: String) -> Never {
 
 var socket = ProcessInfo.processInfo.environment["KIOSK_SOCKET"] ?? KioskdConfig.defaultSocket
 var demo = false
+var voiceWanted = true
+let env = ProcessInfo.processInfo.environment
+var voiceCache = env["CACHE_DIRECTORY"].map { "\($0)/voice" } ?? "/tmp/kiosk-ui-voice-\(getuid())"
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 while let arg = arguments.popFirst() {
     switch arg {
@@ -32,6 +38,12 @@ while let arg = arguments.popFirst() {
         }
         socket = path
     case "--demo": demo = true
+    case "--no-voice": voiceWanted = false
+    case "--voice-cache":
+        guard let dir = arguments.popFirst(), dir.hasPrefix("/") else {
+            fail(64, "--voice-cache perlu DIR absolut / --voice-cache needs an absolute DIR")
+        }
+        voiceCache = dir
     case "--version", "version":
         print("kiosk-ui \(KioskVersion.string)")
         exit(0)
@@ -63,6 +75,7 @@ func runUI() async {
         let size = RawMode.size(of: 1) ?? (80, 24)
         let app = KioskApp(services: services, info: info, output: output, width: size.width, height: size.height,
                            clock: { ProcessInfo.processInfo.systemUptime }, today: { services.today })
+        if voiceWanted, EspeakVoice.available { app.voice = EspeakVoice(cacheDir: voiceCache) }
         host.attach(app)
     }
 }

@@ -27,6 +27,10 @@ final class AppHarness {
     var pagedDown = 0
     /// The labels that needed it.
     var pagedFor: [String] = []
+    /// After every touch or typed text: the screen on show and the screen whose script was spoken last.
+    var visits: [(screen: String?, spoken: String?)] = []
+
+    func visited() { self.visits.append((self.app.screenKey, self.app.spokenKey)) }
 
     /// Touches the button showing `label` (pressing ▼ to find it on a later page).
     func tap(_ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -34,6 +38,7 @@ final class AppHarness {
             if let t = self.target(label) {
                 let x = t.rect.x + t.rect.width / 2 + 1, y = t.rect.y + t.rect.height / 2 + 1
                 self.app.input(Array("\u{1B}[<0;\(x);\(y)M\u{1B}[<0;\(x);\(y)m".utf8))
+                self.visited()
                 return
             }
             guard let down = self.target("▼"), self.app.targets.first(where: { $0.rect == down.rect })?.enabled == true
@@ -58,7 +63,10 @@ final class AppHarness {
         }
     }
 
-    func type(_ s: String) { self.app.input(Array(s.utf8)) }
+    func type(_ s: String) {
+        self.app.input(Array(s.utf8))
+        self.visited()
+    }
 
     /// Lets service calls finish (they run as tasks) until `condition` holds.
     func settle(until condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {

@@ -101,10 +101,16 @@ public struct KioskInfo: Sendable, Equatable {
     public var staffTimeoutSeconds: Int
     /// The bundle lists staff PINs: the hidden staff gesture opens the PIN pad.
     public var staffEntry: Bool
+    /// Voice guidance on, and its volume (0…200).
+    public var voiceEnabled: Bool
+    public var voiceVolume: Int
 
     public init(desaName: String, openingHours: [String], announcement: LocalizedText?, profile: JurisdictionProfile,
                 idleTimeoutSeconds: Int, demo: Bool, deviceSummary: String? = nil, registryCheck: Bool = false,
-                staffTimeoutSeconds: Int = StaffEntry.defaultTimeoutSeconds, staffEntry: Bool = false) {
+                staffTimeoutSeconds: Int = StaffEntry.defaultTimeoutSeconds, staffEntry: Bool = false,
+                voiceEnabled: Bool = true, voiceVolume: Int = 100) {
+        self.voiceEnabled = voiceEnabled
+        self.voiceVolume = voiceVolume
         self.registryCheck = registryCheck
         self.staffTimeoutSeconds = staffTimeoutSeconds
         self.staffEntry = staffEntry

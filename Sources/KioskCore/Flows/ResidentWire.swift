@@ -27,8 +27,12 @@ public enum ResidentWire {
         public var registryCheck: Bool?
         public var staffTimeoutSeconds: Int?
         public var staffEntry: Bool?
+        public var voiceEnabled: Bool?
+        public var voiceVolume: Int?
 
         public init(_ info: KioskInfo, configVersion: Int, testCard: Bool) {
+            self.voiceEnabled = info.voiceEnabled
+            self.voiceVolume = info.voiceVolume
             self.staffTimeoutSeconds = info.staffTimeoutSeconds
             self.staffEntry = info.staffEntry
             self.desaName = info.desaName
@@ -49,7 +53,8 @@ public enum ResidentWire {
                       profile: self.jurisdiction, idleTimeoutSeconds: self.idleTimeoutSeconds, demo: demo,
                       deviceSummary: self.deviceSummary, registryCheck: self.registryCheck == true,
                       staffTimeoutSeconds: min(3600, max(30, self.staffTimeoutSeconds ?? StaffEntry.defaultTimeoutSeconds)),
-                      staffEntry: self.staffEntry == true)
+                      staffEntry: self.staffEntry == true, voiceEnabled: self.voiceEnabled != false,
+                      voiceVolume: min(200, max(0, self.voiceVolume ?? 100)))
         }
 
         enum CodingKeys: String, CodingKey {
@@ -63,6 +68,8 @@ public enum ResidentWire {
             case registryCheck = "registry_check"
             case staffTimeoutSeconds = "staff_timeout_seconds"
             case staffEntry = "staff_entry"
+            case voiceEnabled = "voice_enabled"
+            case voiceVolume = "voice_volume"
         }
     }
 

@@ -23,12 +23,17 @@ public struct ResidentSettings: Sendable {
     public var staffTimeoutSeconds: Int
     /// The bundle lists staff PINs, so the staff gesture opens the PIN pad.
     public var staffEntry: Bool
+    /// Voice guidance (the bundle's `voice_enabled`, `voice_volume`).
+    public var voiceEnabled: Bool
+    public var voiceVolume: Int
 
     public init(desaName: String, openingHours: [String] = [], announcement: LocalizedText? = nil,
                 idleTimeoutSeconds: Int = 120, reprintLimit: Int = 2, lowPaperThreshold: Int = 20,
                 printTimeoutSeconds: Double = 120, demo: Bool = false, deviceSummary: String? = nil,
                 registryCheck: Bool = false, staffTimeoutSeconds: Int = StaffEntry.defaultTimeoutSeconds,
-                staffEntry: Bool = false) {
+                staffEntry: Bool = false, voiceEnabled: Bool = true, voiceVolume: Int = 100) {
+        self.voiceEnabled = voiceEnabled
+        self.voiceVolume = voiceVolume
         self.registryCheck = registryCheck
         self.staffTimeoutSeconds = staffTimeoutSeconds
         self.staffEntry = staffEntry
@@ -119,7 +124,8 @@ public final class KioskUseCases: KioskServices {
                   idleTimeoutSeconds: settings.idleTimeoutSeconds, demo: settings.demo,
                   deviceSummary: settings.deviceSummary,
                   registryCheck: settings.registryCheck && self.registry.withLock { $0 != nil },
-                  staffTimeoutSeconds: settings.staffTimeoutSeconds, staffEntry: settings.staffEntry)
+                  staffTimeoutSeconds: settings.staffTimeoutSeconds, staffEntry: settings.staffEntry,
+                  voiceEnabled: settings.voiceEnabled, voiceVolume: settings.voiceVolume)
     }
 
     public func cardEvents() -> AsyncStream<CardTap> { self.cards }
@@ -664,7 +670,8 @@ extension ResidentSettings {
                   idleTimeoutSeconds: kiosk.idleTimeoutSeconds, reprintLimit: reprintLimit,
                   lowPaperThreshold: lowPaperThreshold, printTimeoutSeconds: printTimeoutSeconds, demo: demo,
                   deviceSummary: deviceSummary, registryCheck: kiosk.registryCheck == true,
-                  staffTimeoutSeconds: kiosk.staffTimeout, staffEntry: !kiosk.staffPins.isEmpty)
+                  staffTimeoutSeconds: kiosk.staffTimeout, staffEntry: !kiosk.staffPins.isEmpty,
+                  voiceEnabled: kiosk.voiceEnabled != false, voiceVolume: kiosk.voiceVolume ?? 100)
     }
 
     static let dayNames = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]

@@ -7,6 +7,8 @@ public enum UIAction: Equatable, Sendable {
     case pageDown
     /// Demo: tap the simulated test card.
     case tapTestCard
+    /// "Dengarkan": say the screen's script again.
+    case listen
 }
 
 public struct Button: Sendable, Equatable {
@@ -53,13 +55,13 @@ public struct ScreenSpec: Sendable, Equatable {
     /// Keeps the problem rows even when there is no problem, so a message never moves a button under the finger.
     public var reservesProblem: Bool
     /// The button at the right end of the title row ("Panggil petugas"), the same on every resident screen.
-    public var corner: Button?
+    public var corners: [Button]
     /// What an action did, shown in the problem rows when there is no problem (so it is seen on any page).
     public var note: String?
 
     public init(key: String, title: String, banners: [String] = [], items: [Item], nav: [Button],
-                problem: String? = nil, reservesProblem: Bool = false, corner: Button? = nil, note: String? = nil) {
-        self.corner = corner
+                problem: String? = nil, reservesProblem: Bool = false, corners: [Button] = [], note: String? = nil) {
+        self.corners = corners
         self.note = note.map(TerminalText.clean)
         self.key = key
         self.title = TerminalText.clean(title)
@@ -112,7 +114,10 @@ public enum Layout {
         // Title row, with the corner button at its right end: as high as any button, so the title band grows to
         // the button's height (the title on its middle row).
         let band = self.bandHeight(height)
-        let cornerWidth = spec.corner.map { min(width / 2, $0.label.count + 4) } ?? 0
+        // The corner buttons ("Dengarkan", "Panggil petugas"), side by side, at most half the row.
+        let cornerWidths = spec.corners.map { $0.label.count + 4 }
+        let cornerWidth = cornerWidths.isEmpty ? 0
+            : min(width / 2, cornerWidths.reduce(0, +) + gap * (cornerWidths.count - 1))
         let titleRows = cornerWidth > 0 ? band : 1
         canvas.fill(Rect(x: 0, y: 0, width: width, height: titleRows), style: Theme.title)
         canvas.text(" " + spec.title, x: 0, y: titleRows / 2, style: Theme.title,
@@ -191,8 +196,10 @@ public enum Layout {
                                    weights: nav.map { $0.label.count + 4 })
             placed += zip(nav, rects).map { ($0, $1) }
         }
-        if let corner = spec.corner, cornerWidth > 0 {
-            placed.append((corner, Rect(x: width - cornerWidth, y: 0, width: cornerWidth, height: titleRows)))
+        if cornerWidth > 0 {
+            let rects = self.split(Rect(x: width - cornerWidth, y: 0, width: cornerWidth, height: titleRows),
+                                   count: spec.corners.count, weights: cornerWidths)
+            placed += zip(spec.corners, rects).map { ($0, $1) }
         }
         for (i, p) in placed.enumerated() {
             self.drawButton(p.button, in: p.rect, on: &canvas, focused: focus == i, pressed: pressed == p.button.action)

@@ -35,6 +35,13 @@ public final class KioskApp {
     /// Whether the session was at the home screen when last looked (session begin/end go to the services).
     private var atHome = true
     private var spinner = 0
+    /// Spoken guidance (espeak-ng on a kiosk); nil is a kiosk without a speaker.
+    public var voice: (any VoiceOutput)?
+    /// The screen and script last spoken ("Dengarkan" says it again).
+    public private(set) var spokenKey: String?
+    private var spokenScript: String?
+    /// The key of the screen on show.
+    public var screenKey: String? { self.built?.spec.key }
     /// Staff mode's calls (kiosk-ui's services offer them; without them the staff gesture does nothing).
     private let staffServices: (any StaffServices)?
     /// Where and when the current press began: a long press on the title's left corner opens staff mode.
@@ -194,6 +201,8 @@ public final class KioskApp {
     }
 
     func handle(_ e: InputEvent) {
+        // Any touch or key silences the voice at once.
+        self.voice?.stop()
         // Any input is activity (and dismisses the idle warning).
         _ = self.session.handle(.stillHere, now: self.clock())
         switch e {
@@ -282,6 +291,8 @@ public final class KioskApp {
         case .tapTestCard:
             let services = self.services
             self.work.append(Task { _ = await services.tapTestCard() })
+        case .listen:
+            if let script = self.spokenScript { self.voice?.speak(script, language: self.session.language, volume: self.info.voiceVolume) }
         }
     }
 
@@ -528,12 +539,33 @@ public final class KioskApp {
         do throws(ServiceFailure) { return .success(try await call()) } catch { return .failure(error) }
     }
 
+    // MARK: - Voice
+
+    var voiceOn: Bool { self.voice != nil && self.info.voiceEnabled && !self.waiting }
+
+    /// Says the screen's script when the screen changes (the idle countdown once, not every second).
+    private func speak(_ key: String, idle: KioskSession.IdlePhase) {
+        guard self.voiceOn, let voice = self.voice else { return }
+        guard let raw = SpokenScript.script(self.session, info: self.info, idle: idle) else {
+            if self.spokenKey != nil { voice.stop() }
+            self.spokenKey = nil
+            self.spokenScript = nil
+            return
+        }
+        let script = SpeechNormalizer.normalize(raw, language: self.session.language)
+        guard key != self.spokenKey || (key != "idle" && script != self.spokenScript) else { return }
+        self.spokenKey = key
+        self.spokenScript = script
+        voice.speak(script, language: self.session.language, volume: self.info.voiceVolume)
+    }
+
     // MARK: - Drawing
 
     public func draw() {
         let now = self.clock()
-        let screens = Screens(info: self.info, notices: self.notices, width: self.width, height: self.height,
+        var screens = Screens(info: self.info, notices: self.notices, width: self.width, height: self.height,
                               language: self.session.language)
+        screens.voice = self.voiceOn
         let built = self.waiting ? Screens.Built(spec: Screens.waiting(frame: self.spinner, demo: self.info.demo), keys: nil, enter: nil)
             : screens.build(self.session, idle: self.session.idlePhase(now: now), now: Date())
         if built.spec.key != self.built?.spec.key {
@@ -541,6 +573,7 @@ public final class KioskApp {
             self.focus = nil
         }
         self.built = built
+        self.speak(built.spec.key, idle: self.session.idlePhase(now: now))
         var laid = Layout.render(built.spec, width: self.width, height: self.height, page: self.page, focus: self.focus,
                                  pressed: self.pressed)
         if self.page >= laid.pages {

@@ -13,6 +13,8 @@ public struct Screens {
     public var width: Int
     public var height: Int
     public var language: Language
+    /// Voice guidance is on: every resident screen has "Dengarkan".
+    public var voice = false
 
     public init(info: KioskInfo, notices: [DeviceNotice], width: Int, height: Int = 24, language: Language) {
         self.info = info
@@ -36,7 +38,8 @@ public struct Screens {
         var built = self.screen(session, idle: idle, now: now)
         if case .staff = session.screen { return built }
         // Every resident screen: "Panggil petugas" in the title row, and what it answered under the title.
-        built.spec.corner = self.callButton(built.spec.key)
+        if self.voice { built.spec.corners.append(Button(self.width >= 60 ? t("Dengarkan", "Listen") : t("Dengar", "Listen"), .listen)) }
+        built.spec.corners.append(self.callButton(built.spec.key))
         if let notice = session.callNotice { built.spec.banners.insert(TerminalText.clean(t(notice)), at: 0) }
         if let who = session.assisting {
             let role = self.width >= 60 ? " (\(t(who.role.label)))" : ""
