@@ -20,6 +20,8 @@ packages=(
   udev
   # terminal UI (issue 8): the end-to-end tests drive kiosk-ui (against kioskd) in a private tmux server
   tmux
+  # voice guidance (issue 19): espeak-ng with its Indonesian voice renders the spoken scripts, aplay plays them
+  espeak-ng alsa-utils
 )
 
 missing=()

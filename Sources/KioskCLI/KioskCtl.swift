@@ -16,6 +16,8 @@ public enum KioskCtl {
 
         Commands:
           nik check NIK [--today YYYY-MM-DD]        validate and decode a NIK (masked in human output)
+          voice normalize TEXT [--lang id|en]       what the kiosk would say (numbers, dates, codes in words)
+          voice render TEXT --out F.wav [--lang id|en] [--volume 0…200]   render it with espeak-ng
           catalog list --profile P                  services of a jurisdiction profile
           catalog show SERVICE --profile P          one service: requirements, products, rules
           rules evaluate --profile P --service S --event-date YYYY-MM-DD --report-date YYYY-MM-DD
@@ -147,6 +149,8 @@ public enum KioskCtl {
         let profiles = { () throws(CLIError) -> ProfileLibrary in try ProfileLibrary(global: global, context: context) }
         switch (first, args.count > 1 ? args[1] : "") {
         case ("nik", "check"): try NIKCommands.check(rest, context: context)
+        case ("voice", "normalize"): try VoiceCommands.normalize(rest, context: context)
+        case ("voice", "render"): try VoiceCommands.render(rest, context: context)
         case ("catalog", "list"): try CatalogCommands.list(rest, profiles: try profiles(), context: context)
         case ("catalog", "show"): try CatalogCommands.show(rest, profiles: try profiles(), context: context)
         case ("rules", "evaluate"): try RulesCommands.evaluate(rest, profiles: try profiles(), context: context)

@@ -55,6 +55,7 @@ let suites: [String: @Sendable () async throws -> Void] = [
     "scanner": { try await benchScanner() },
     "devices": { try await benchDevices() },
     "ui": { try benchUI() },
+    "voice": { try benchVoice() },
     "daemon": { try benchDaemon(arguments: Array(CommandLine.arguments.dropFirst(2))) },
 ]
 guard let name = args.first, let suite = suites[name] else {

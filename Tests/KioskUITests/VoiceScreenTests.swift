@@ -1,5 +1,6 @@
 import Foundation
 import KioskCore
+import KioskDevices
 import Testing
 @testable import KioskUI
 
@@ -42,6 +43,28 @@ import Testing
         let done = try #require(voice.spoken.last)
         #expect(done.contains(SpeechNormalizer.spell(h.services.code.formatted, .id)), "\(done)")
         #expect(done.contains("Nomor NIK") == false && voice.spoken.contains { $0.contains("Nomor NIK sudah diterima") })
+    }
+
+    /// espeak-ng really renders every script of a whole application (Indonesian and English) to a WAV, and the
+    /// second time it comes from the cache.
+    @Test func espeakRendersEveryScriptOfAnApplication() async throws {
+        try #require(EspeakVoice.available, "espeak-ng is needed (Kiosk/setup.sh installs it)")
+        let (h, voice) = try await self.harness()
+        await h.applyForBirth()
+        h.app.input(Array("\u{1B}[24~".utf8))  // English too
+        let scripts = Array(Set(voice.spoken)).sorted()
+        #expect(scripts.count >= 12)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("voice-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let espeak = EspeakVoice(cacheDir: dir)
+        for text in scripts {
+            let language: Language = text.hasPrefix("Welcome") || text.contains(" the ") ? .en : .id
+            let wav = try espeak.render(text, language: language, volume: 100)
+            let data = try Data(contentsOf: URL(fileURLWithPath: wav))
+            #expect(data.prefix(4) == Data("RIFF".utf8) && data.count > 44 + 22_050 / 2, "\(data.count) bytes for: \(text)")
+            #expect(try espeak.render(text, language: language, volume: 100) == wav, "cached by its text")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".wav") }.count == scripts.count)
     }
 
     @Test func statusCollectComplaintVerifyAndInformationAreSpoken() async throws {
