@@ -250,7 +250,7 @@ public struct KioskdConfig: Sendable, Equatable {
         (1...ConfigLimits.deviceNameLength).contains(s.utf8.count) && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 
-    static func dinasURL(_ s: String) -> URL? {
+    public static func dinasURL(_ s: String) -> URL? {
         guard s.utf8.count <= 2048, !s.unicodeScalars.contains(where: { SafeText.isUnsafe($0) }),
               let c = URLComponents(string: s), let scheme = c.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = c.host, !host.isEmpty, c.user == nil, c.password == nil, c.query == nil, c.fragment == nil,
