@@ -11,7 +11,13 @@ enum DinasCommands {
     static let silentAfterSeconds = 15.0 * 60
 
     static func endpoint(_ args: Arguments, context: CLIContext) throws(CLIError) -> (URL, String) {
-        let text = try args.required("dinas")
+        let url = try self.dinasURL(try args.required("dinas"))
+        let token = try ProvisionCommands.readToken(context.resolve(try args.required("token-file")))
+        return (url, token)
+    }
+
+    /// `--dinas`: an https URL (http only for loopback), without user-info, query or fragment.
+    static func dinasURL(_ text: String) throws(CLIError) -> URL {
         guard let url = KioskdConfig.dinasURL(text) else {
             throw CLIError(.dataError, code: "bad_url", id: "--dinas: URL http(s) tanpa user-info, query atau fragmen.",
                            en: "--dinas: an http(s) URL without user-info, query or fragment.", field: "dinas")
@@ -20,8 +26,7 @@ enum DinasCommands {
             throw CLIError(.dataError, code: "insecure_url", id: "--dinas: wajib https (http hanya untuk loopback).",
                            en: "--dinas: https is required (http only for loopback).", field: "dinas")
         }
-        let token = try ProvisionCommands.readToken(context.resolve(try args.required("token-file")))
-        return (url, token)
+        return url
     }
 
     static func linkError(_ e: SyncError) -> CLIError {

@@ -54,24 +54,24 @@ enum KeyCommands {
 
     /// The Dinas's X25519 recipient public key (USB transfer).
     static func readRecipientPublic(_ path: String, context: CLIContext) throws(CLIError) -> (publicKey: X25519PublicKey, path: String) {
-        let data = try context.read(path, what: "kunci penerima / recipient key")
-        do {
-            guard data.count <= 4096 else { throw CryptoError.invalidPEM("public key (too large)") }
-            return (try X25519PublicKey(pem: String(decoding: data, as: UTF8.self)), path)
-        } catch {
-            throw CLIError(.dataError, code: "bad_key", id: "\(path): bukan kunci publik X25519 PEM (\(error)).",
-                           en: "\(path): not an X25519 PEM public key (\(error)).", field: "recipient")
-        }
+        (try self.readX25519(path, kind: ("publik", "public"), field: "recipient", context: context) { (pem: String) throws(CryptoError) in
+            try X25519PublicKey(pem: pem)
+        }, path)
     }
 
     static func readRecipientPrivate(_ path: String, context: CLIContext) throws(CLIError) -> X25519PrivateKey {
-        let data = try context.read(path, what: "kunci privat penerima / recipient private key")
+        try self.readX25519(path, kind: ("privat", "private"), field: "key", context: context) { (pem: String) throws(CryptoError) in try X25519PrivateKey(pem: pem) }
+    }
+
+    private static func readX25519<T>(_ path: String, kind: (id: String, en: String), field: String, context: CLIContext,
+                                      _ parse: (String) throws(CryptoError) -> T) throws(CLIError) -> T {
+        let data = try context.read(path, what: "kunci \(kind.id) penerima / recipient \(kind.en) key")
         do {
-            guard data.count <= 4096 else { throw CryptoError.invalidPEM("private key (too large)") }
-            return try X25519PrivateKey(pem: String(decoding: data, as: UTF8.self))
+            guard data.count <= 4096 else { throw CryptoError.invalidPEM("\(kind.en) key (too large)") }
+            return try parse(String(decoding: data, as: UTF8.self))
         } catch {
-            throw CLIError(.dataError, code: "bad_key", id: "\(path): bukan kunci privat X25519 PEM (\(error)).",
-                           en: "\(path): not an X25519 PEM private key (\(error)).", field: "key")
+            throw CLIError(.dataError, code: "bad_key", id: "\(path): bukan kunci \(kind.id) X25519 PEM (\(error)).",
+                           en: "\(path): not an X25519 PEM \(kind.en) key (\(error)).", field: field)
         }
     }
 

@@ -19,15 +19,7 @@ enum ProvisionCommands {
                                  flags: ["json", "no-check"])
         try args.noExtraPositionals(after: 0)
         // 1. Inputs.
-        let urlText = try args.required("dinas")
-        guard let url = KioskdConfig.dinasURL(urlText) else {
-            throw CLIError(.dataError, code: "bad_url", id: "--dinas: URL http(s) tanpa user-info, query atau fragmen.",
-                           en: "--dinas: an http(s) URL without user-info, query or fragment.", field: "dinas")
-        }
-        if url.scheme?.lowercased() == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(url.host?.lowercased() ?? "") {
-            throw CLIError(.dataError, code: "insecure_url", id: "--dinas: wajib https (http hanya untuk loopback).",
-                           en: "--dinas: https is required (http only for loopback).", field: "dinas")
-        }
+        let url = try DinasCommands.dinasURL(try args.required("dinas"))
         let kioskID = try SyncCommands.kioskID(args, config: KioskdConfig())
         let tokenPath = context.resolve(try args.required("token-file"))
         let token = try self.readToken(tokenPath)

@@ -99,15 +99,7 @@ public struct Ed25519PublicKey: Hashable, Sendable {
 
     /// Parses `-----BEGIN PUBLIC KEY-----` (as written by `openssl pkey -pubout`).
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "public key") { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the public key") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_public_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_public_key")
-        }
-        self.raw = buf
+        self.raw = try rawKey(fromPEM: pem, public: true, type: EVP_PKEY_ED25519, wrongType: .wrongKeyType("the public key"))
     }
 
     /// The key's identifier in bundles: the first 16 hex digits of SHA-256 over the raw key.
@@ -161,15 +153,7 @@ public struct Ed25519PrivateKey: Sendable {
 
     /// Parses `-----BEGIN PRIVATE KEY-----` (PKCS#8, as written by `openssl genpkey -algorithm ed25519`).
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "private key") { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the private key") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_private_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_private_key")
-        }
-        try self.init(seed: buf)
+        try self.init(seed: try rawKey(fromPEM: pem, public: false, type: EVP_PKEY_ED25519, wrongType: .wrongKeyType("the private key")))
     }
 
     public func pem() throws(CryptoError) -> String {
@@ -227,12 +211,26 @@ public enum PBKDF2 {
     }
 }
 
-private func rawKey(public isPublic: Bool, _ bytes: [UInt8]) throws(CryptoError) -> OpaquePointer {
+private func rawKey(public isPublic: Bool, _ bytes: [UInt8], type: Int32 = EVP_PKEY_ED25519) throws(CryptoError) -> OpaquePointer {
     let pkey = isPublic
-        ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
-        : EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
+        ? EVP_PKEY_new_raw_public_key(type, nil, bytes, bytes.count)
+        : EVP_PKEY_new_raw_private_key(type, nil, bytes, bytes.count)
     guard let pkey else { throw drainErrors("EVP_PKEY_new_raw_\(isPublic ? "public" : "private")_key") }
     return pkey
+}
+
+/// The 32 raw bytes of a PEM key (SubjectPublicKeyInfo or PKCS#8) of one type (Ed25519 or X25519).
+private func rawKey(fromPEM pem: String, public isPublic: Bool, type: Int32, wrongType: CryptoError) throws(CryptoError) -> [UInt8] {
+    let pkey = try withPEM(pem, what: isPublic ? "public key" : "private key") { bio in
+        isPublic ? PEM_read_bio_PUBKEY(bio, nil, nil, nil) : PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+    }
+    defer { EVP_PKEY_free(pkey) }
+    guard EVP_PKEY_get_id(pkey) == type else { throw wrongType }
+    var buf = [UInt8](repeating: 0, count: 32)
+    var len = 32
+    let ok = isPublic ? EVP_PKEY_get_raw_public_key(pkey, &buf, &len) : EVP_PKEY_get_raw_private_key(pkey, &buf, &len)
+    guard ok == 1, len == 32 else { throw drainErrors("EVP_PKEY_get_raw_\(isPublic ? "public" : "private")_key") }
+    return buf
 }
 
 private func withPEM(
@@ -271,15 +269,7 @@ public struct X25519PublicKey: Hashable, Sendable {
 
     /// Parses `-----BEGIN PUBLIC KEY-----` holding an X25519 key (`openssl pkey -pubout` of an x25519 key).
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "public key") { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_X25519 else { throw .invalidPEM("X25519 public key (another key type)") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_public_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_public_key")
-        }
-        self.raw = buf
+        self.raw = try rawKey(fromPEM: pem, public: true, type: EVP_PKEY_X25519, wrongType: .invalidPEM("X25519 public key (another key type)"))
     }
 
     /// The first 16 hex digits of SHA-256 over the raw key, as for Ed25519 keys.
@@ -313,15 +303,7 @@ public struct X25519PrivateKey: Sendable {
     }
 
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "private key") { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_X25519 else { throw .invalidPEM("X25519 private key (another key type)") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_private_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_private_key")
-        }
-        try self.init(raw: buf)
+        try self.init(raw: try rawKey(fromPEM: pem, public: false, type: EVP_PKEY_X25519, wrongType: .invalidPEM("X25519 private key (another key type)")))
     }
 
     public func pem() throws(CryptoError) -> String {
@@ -437,9 +419,5 @@ public func secureRandomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
 }
 
 private func x25519Key(public isPublic: Bool, _ bytes: [UInt8]) throws(CryptoError) -> OpaquePointer {
-    let pkey = isPublic
-        ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, bytes, bytes.count)
-        : EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, bytes, bytes.count)
-    guard let pkey else { throw drainErrors("EVP_PKEY_new_raw_\(isPublic ? "public" : "private")_key(X25519)") }
-    return pkey
+    try rawKey(public: isPublic, bytes, type: EVP_PKEY_X25519)
 }
