@@ -61,20 +61,24 @@ enum ProvisionCommands {
             checks = try self.checkLink(url: url, kioskID: kioskID, token: token, timeout: timeout)
         }
         // 3. Write: credential, key, then kioskd.json; undo on failure.
-        var written: [String] = []
+        // What was there before, restored if a later write fails (a re-provisioned kiosk keeps its old credential).
+        var written: [(path: String, before: Data?)] = []
+        func remember(_ path: String) { written.append((path, FileManager.default.contents(atPath: path))) }
         do {
             for dir in [configDir, (tokenTarget as NSString).deletingLastPathComponent, (keyTarget as NSString).deletingLastPathComponent] {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             }
+            remember(tokenTarget)
             try FileWriter.writeAtomically(Data(token.utf8) + Data("\n".utf8), to: tokenTarget, mode: 0o600)
-            written.append(tokenTarget)
             self.giveToServiceUser(tokenTarget)
             // The public key and kioskd.json hold no secret; kioskd (user kiosk) must read them.
+            remember(keyTarget)
             try FileWriter.writeAtomically(Data(try key.pem().utf8), to: keyTarget, mode: 0o644)
-            written.append(keyTarget)
             try FileWriter.writeAtomically(newConfig, to: configPath, mode: 0o644)
         } catch {
-            for p in written { unlink(p) }
+            for w in written.reversed() {
+                if let before = w.before { try? DurableFile.write(before, to: w.path, mode: w.path == tokenTarget ? 0o600 : 0o644) } else { unlink(w.path) }
+            }
             if let e = error as? CLIError { throw e }
             throw CLIError(.cantCreate, code: "cant_create", id: "Provisioning gagal, tidak ada yang ditulis: \(error)",
                            en: "Provisioning failed, nothing was written: \(error)")

@@ -29,6 +29,11 @@ public enum USBSeal {
         var sealedSize: Int { USBSeal.headerSize + self.plaintextLength + self.chunkCount * AES256GCM.tagSize }
     }
 
+    /// The exact size of a sealed file holding `plaintextLength` bytes (a reader checks it before reading).
+    public static func sealedSize(plaintextLength: Int) -> Int {
+        headerSize + plaintextLength + max(1, (plaintextLength + chunkSize - 1) / chunkSize) * AES256GCM.tagSize
+    }
+
     /// The recipient key id as written in the header: the first 8 bytes of SHA-256 over the raw key.
     public static func keyID(_ key: X25519PublicKey) -> [UInt8] { Array(SHA256.hash(key.raw).prefix(8)) }
 

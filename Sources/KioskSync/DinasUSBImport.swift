@@ -68,7 +68,11 @@ public struct DinasUSBImport: Sendable {
         var attachments: [(seq: Int, sha256: String, size: Int, data: Data)]
     }
 
-    static func read(_ path: String, max: Int) throws(ImportError) -> [UInt8] {
+    /// Reads a regular file (no symlink) of at most `max` bytes, or of exactly `exact` bytes.
+    static func read(_ path: String, max: Int, exact: Int? = nil) throws(ImportError) -> [UInt8] {
+        guard let size = USBTransfer.fileSize(path) else { throw .stick("\(path): missing or not a regular file") }
+        if let exact, size != exact { throw .stick("\(path): \(size) bytes, the sealed index says \(exact) (truncated or replaced)") }
+        guard size <= max else { throw .stick("\(path): larger than \(max) bytes") }
         guard let h = FileHandle(forReadingAtPath: path) else { throw .stick("\(path): missing") }
         defer { try? h.close() }
         let data = (try? h.read(upToCount: max + 1)) ?? Data()
@@ -109,8 +113,9 @@ public struct DinasUSBImport: Sendable {
                 throw .stick("application id \(SafeText.strip(String(entry.id.prefix(40)))) is not a lowercase UUID")
             }
             let folder = "applications/\(entry.id)"
-            func openFile(_ rel: String, max: Int, sha256: String) throws(ImportError) -> Data {
-                let sealed = try Self.read("\(dir)/\(rel)", max: max + max / 1000 + 1024)
+            func openFile(_ rel: String, max: Int, exactPlain: Int? = nil, sha256: String) throws(ImportError) -> Data {
+                let sealed = try Self.read("\(dir)/\(rel)", max: USBSeal.sealedSize(plaintextLength: max),
+                                           exact: exactPlain.map { USBSeal.sealedSize(plaintextLength: $0) })
                 do {
                     let plain = try USBSeal.open(sealed, with: self.key, maxPlaintext: max, what: rel)
                     guard SHA256.hex(plain) == sha256 else { throw ImportError.stick("\(rel): SHA-256 differs from the sealed index") }
@@ -121,7 +126,7 @@ public struct DinasUSBImport: Sendable {
             var atts: [(Int, String, Int, Data)] = []
             for f in entry.files.prefix(1000) {
                 guard (0...100_000).contains(f.seq), (0...Self.maxAttachmentBytes).contains(f.size) else { throw .stick("\(folder): attachment out of bounds") }
-                let data = try openFile("\(folder)/\(f.seq).kx", max: f.size, sha256: f.sha256)
+                let data = try openFile("\(folder)/\(f.seq).kx", max: f.size, exactPlain: f.size, sha256: f.sha256)
                 guard data.count == f.size else { throw .stick("\(folder)/\(f.seq).kx: size differs") }
                 atts.append((f.seq, f.sha256, f.size, data))
             }

@@ -109,7 +109,9 @@ public struct USBTransfer: Sendable {
         func seal(_ plain: Data, sha256: String, _ rel: String) throws {
             let path = "\(dir)/\(rel)"
             var sealed: [UInt8]
-            if let existing = FileManager.default.contents(atPath: path),
+            // Read only a file of exactly the size the sealed plaintext needs: the stick is not trusted.
+            if USBTransfer.fileSize(path) == USBSeal.sealedSize(plaintextLength: plain.count),
+               let existing = FileManager.default.contents(atPath: path),
                let opened = try? USBSeal.open(Array(existing), sealedWith: ephemeral, to: recipient,
                                               maxPlaintext: plain.count, what: rel),
                SHA256.hex(opened) == sha256 {
@@ -165,6 +167,13 @@ public struct USBTransfer: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !name.hasSuffix(".kx") {
             unlink("\(folder)/\(name)")
         }
+    }
+
+    /// The size of a regular file (not following a symlink), else nil.
+    public static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
     }
 
     static func hash(of path: String) -> String? {
