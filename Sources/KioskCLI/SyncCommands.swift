@@ -195,8 +195,9 @@ enum SyncCommands {
                            en: "Export refused: \(SafeText.visible(en)). Mount the USB stick, or use --force.", field: "to")
         }
         let kioskID = try self.kioskID(args, config: config)
-        let ephemeral = try self.exportKey(for: recipient, dataDir: try global.dataDirectory(context: context))
+        // The store first: it refuses a data directory kioskd holds, before the export key is written there.
         let store = try global.openStore(context: context)
+        let ephemeral = try self.exportKey(for: recipient, dataDir: try global.dataDirectory(context: context))
         do {
             let s = try USBTransfer(store: store, kioskID: kioskID).export(to: dir, recipient: recipient.publicKey, ephemeral: ephemeral)
             if args.has("json") { try context.printJSON(s) } else {
