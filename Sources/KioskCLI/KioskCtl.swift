@@ -22,8 +22,8 @@ public enum KioskCtl {
           catalog show SERVICE --profile P          one service: requirements, products, rules
           rules evaluate --profile P --service S --event-date YYYY-MM-DD --report-date YYYY-MM-DD
                          [--fact KEY=VALUE ...]     deadline, days late, tier, fine, issuance dates
-          keys generate --private K.pem --public K.pub.pem [--force]
-                                                    a new Ed25519 signing key pair (PEM)
+          keys generate --private K.pem --public K.pub.pem [--kind ed25519|x25519] [--force]
+                                                    a new key pair (PEM): Ed25519 signing, X25519 USB recipient
           config init --profile P [--desa NAME] [--version N] [--target ID ...]
                                                     print a valid unsigned configuration payload
           config sign PAYLOAD --key K.pem --out BUNDLE
@@ -43,9 +43,17 @@ public enum KioskCtl {
                    [--max-seconds S] [--backoff-base S]  forward the queue, pull status/documents/config
                                                     (defaults: the config's dinas section and kiosk_id)
           sync status                               last pass, alerts, cursor, config version, queue
-          sync export --to DIR --kiosk-id ID        pending applications to a USB stick (resumable)
+          sync export --to DIR [--recipient K.pub.pem] [--force]   pending applications sealed to the Dinas's
+                                                    recipient key on a mounted USB stick (resumable)
           sync import --from DIR --kiosk-id ID --trusted-key K   receipts, documents, config from a stick
           config apply BUNDLE --kiosk-id ID --trusted-key K      apply a bundle (e.g. from a USB stick)
+          provision --dinas URL --kiosk-id ID --token-file F --trusted-key K.pub.pem [--config F] [--data-dir D]
+                                                    write kioskd.json, install credential and key, check the link
+        The Dinas's tools (run at the Dinas, not on a kiosk):
+          dinas usb-import --key R.pem --from DIR --dinas URL --token-file F [--signing-key K.pem]
+                                                    open a kiosk's stick, upload it, write the return stick
+          dinas publish BUNDLE --dinas URL --token-file F --trusted-key K.pub.pem   publish a newer signed bundle
+          dinas fleet --dinas URL --token-file F [--json]   every kiosk's last heartbeat; silent ones first
           printer status [--printer NAME]           state, reasons (IPP keywords), markers, accepting jobs
           printer test                              print a test page and wait for it
           printer recover [--seconds S]             resume a queue stopped by a fault once nothing blocks it
@@ -92,7 +100,8 @@ public enum KioskCtl {
         config (/var/lib/kiosk).
 
         Exit status: 0 ok, 1 failure (e.g. store check), 64 usage error, 65 invalid data, 66 missing input,
-        73 cannot create output, 75 still pending (sync), 77 credential refused by the Dinas (staff alert),
+        69 Dinas unreachable, 73 cannot create output (also: export target not a mounted removable filesystem),
+        75 still pending (sync), 77 credential refused by the Dinas (staff alert),
         78 invalid configuration file (the field is named).
         """
 
@@ -181,6 +190,10 @@ public enum KioskCtl {
         case ("devices", "watch"): try DeviceCommands.watch(rest, context: context)
         case ("scanner", "list"): try ScannerCommands.list(rest, global: global, context: context)
         case ("scan", _): try ScannerCommands.scan(Array(args.dropFirst()), global: global, context: context)
+        case ("provision", _): try ProvisionCommands.run(Array(args.dropFirst()), global: global, context: context)
+        case ("dinas", "usb-import"): try DinasCommands.usbImport(rest, context: context)
+        case ("dinas", "publish"): try DinasCommands.publish(rest, context: context)
+        case ("dinas", "fleet"): try DinasCommands.fleet(rest, context: context)
         case ("staff", "pin-hash"): try StaffCommands.pinHash(rest, context: context)
         case ("restock", _): try PrinterCommands.restock(Array(args.dropFirst()), global: global, context: context)
         default:

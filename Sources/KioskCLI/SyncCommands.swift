@@ -177,19 +177,51 @@ enum SyncCommands {
         if let r = status.lastDocumentRejection { context.print("Dokumen terakhir ditolak / last rejected document: \(r)") }
     }
 
+    /// `kioskctl sync export --to DIR [--recipient K.pub.pem] [--force]`: seals the pending applications to the
+    /// Dinas's recipient key (`usb.recipient_key`). A target not on a mounted removable filesystem is refused
+    /// (exit 73) unless `--force`.
     static func export(_ raw: [String], global: GlobalOptions, context: CLIContext) throws(CLIError) {
-        let args = try Arguments(raw, options: ["to", "kiosk-id"], flags: ["json"])
+        let args = try Arguments(raw, options: ["to", "kiosk-id", "recipient"], flags: ["json", "force"])
         try args.noExtraPositionals(after: 0)
         let config = try global.config(context: context)
         let dir = context.resolve(try args.required("to"))
+        guard let recipientPath = args.value("recipient") ?? config.usbRecipientKey else {
+            throw .usage("--recipient K.pub.pem is required (or usb.recipient_key in the config)")
+        }
+        let recipient = try KeyCommands.readRecipientPublic(recipientPath, context: context)
+        if !args.has("force"), case .refused(let id, let en) = RemovableTarget.decide(target: dir) {
+            throw CLIError(.cantCreate, code: "not_removable",
+                           id: "Ekspor ditolak: \(SafeText.visible(id)). Pasang flashdisk, atau pakai --force.",
+                           en: "Export refused: \(SafeText.visible(en)). Mount the USB stick, or use --force.", field: "to")
+        }
+        let kioskID = try self.kioskID(args, config: config)
+        // The store first: it refuses a data directory kioskd holds, before the export key is written there.
         let store = try global.openStore(context: context)
+        let ephemeral = try self.exportKey(for: recipient, dataDir: try global.dataDirectory(context: context))
         do {
-            let s = try USBTransfer(store: store, kioskID: try self.kioskID(args, config: config)).export(to: dir)
+            let s = try USBTransfer(store: store, kioskID: kioskID).export(to: dir, recipient: recipient.publicKey, ephemeral: ephemeral)
             if args.has("json") { try context.printJSON(s) } else {
-                context.print("Diekspor / exported \(s.applications) permohonan / applications to \(dir) (\(s.filesWritten) files written, \(s.filesSkipped) already there)")
+                context.print("Diekspor terenkripsi / exported sealed to \(recipient.publicKey.keyID): \(s.applications) permohonan / applications to \(dir) (\(s.filesWritten) files written, \(s.filesSkipped) already there)")
             }
         } catch let e as CLIError { throw e } catch {
             throw CLIError(.ioError, code: "export_failed", id: "Ekspor gagal: \(error)", en: "Export failed: \(error)")
+        }
+    }
+
+    /// This kiosk's export key for one recipient (`<data-dir>/usb-export-<key id>.pem`, 0600): the same key on every
+    /// run, so a re-run can open what it sealed before and skip it.
+    static func exportKey(for recipient: (publicKey: X25519PublicKey, path: String), dataDir: String) throws(CLIError) -> X25519PrivateKey {
+        let path = "\(dataDir)/usb-export-\(recipient.publicKey.keyID).pem"
+        if let data = FileManager.default.contents(atPath: path), data.count < 4096,
+           let key = try? X25519PrivateKey(pem: String(decoding: data, as: UTF8.self)) {
+            return key
+        }
+        do {
+            let key = try X25519PrivateKey.generate()
+            try FileWriter.writeAtomically(Data(try key.pem().utf8), to: path, mode: 0o600)
+            return key
+        } catch let e as CLIError { throw e } catch {
+            throw CLIError(.cantCreate, code: "keygen", id: "Gagal membuat kunci ekspor: \(error)", en: "Cannot create the export key: \(error)")
         }
     }
 

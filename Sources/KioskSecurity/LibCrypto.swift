@@ -8,9 +8,12 @@ public enum CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidPEM(String)
     case wrongKeyType(String)
     case libcrypto(String)
+    /// An AEAD tag did not verify: the bytes were changed, truncated, or sealed to another key.
+    case authenticationFailed(String)
 
     public var description: String {
         switch self {
+        case .authenticationFailed(let what): return "\(what): authentication failed (tampered, truncated or the wrong key)"
         case .invalidPEM(let what): return "not a PEM \(what)"
         case .wrongKeyType(let what): return "\(what) is not an Ed25519 key"
         case .libcrypto(let what): return "libcrypto: \(what)"
@@ -96,15 +99,7 @@ public struct Ed25519PublicKey: Hashable, Sendable {
 
     /// Parses `-----BEGIN PUBLIC KEY-----` (as written by `openssl pkey -pubout`).
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "public key") { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the public key") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_public_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_public_key")
-        }
-        self.raw = buf
+        self.raw = try rawKey(fromPEM: pem, public: true, type: EVP_PKEY_ED25519, wrongType: .wrongKeyType("the public key"))
     }
 
     /// The key's identifier in bundles: the first 16 hex digits of SHA-256 over the raw key.
@@ -158,15 +153,7 @@ public struct Ed25519PrivateKey: Sendable {
 
     /// Parses `-----BEGIN PRIVATE KEY-----` (PKCS#8, as written by `openssl genpkey -algorithm ed25519`).
     public init(pem: String) throws(CryptoError) {
-        let pkey = try withPEM(pem, what: "private key") { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
-        defer { EVP_PKEY_free(pkey) }
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw .wrongKeyType("the private key") }
-        var buf = [UInt8](repeating: 0, count: 32)
-        var len = 32
-        guard EVP_PKEY_get_raw_private_key(pkey, &buf, &len) == 1, len == 32 else {
-            throw drainErrors("EVP_PKEY_get_raw_private_key")
-        }
-        try self.init(seed: buf)
+        try self.init(seed: try rawKey(fromPEM: pem, public: false, type: EVP_PKEY_ED25519, wrongType: .wrongKeyType("the private key")))
     }
 
     public func pem() throws(CryptoError) -> String {
@@ -224,12 +211,26 @@ public enum PBKDF2 {
     }
 }
 
-private func rawKey(public isPublic: Bool, _ bytes: [UInt8]) throws(CryptoError) -> OpaquePointer {
+private func rawKey(public isPublic: Bool, _ bytes: [UInt8], type: Int32 = EVP_PKEY_ED25519) throws(CryptoError) -> OpaquePointer {
     let pkey = isPublic
-        ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
-        : EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, bytes, bytes.count)
+        ? EVP_PKEY_new_raw_public_key(type, nil, bytes, bytes.count)
+        : EVP_PKEY_new_raw_private_key(type, nil, bytes, bytes.count)
     guard let pkey else { throw drainErrors("EVP_PKEY_new_raw_\(isPublic ? "public" : "private")_key") }
     return pkey
+}
+
+/// The 32 raw bytes of a PEM key (SubjectPublicKeyInfo or PKCS#8) of one type (Ed25519 or X25519).
+private func rawKey(fromPEM pem: String, public isPublic: Bool, type: Int32, wrongType: CryptoError) throws(CryptoError) -> [UInt8] {
+    let pkey = try withPEM(pem, what: isPublic ? "public key" : "private key") { bio in
+        isPublic ? PEM_read_bio_PUBKEY(bio, nil, nil, nil) : PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+    }
+    defer { EVP_PKEY_free(pkey) }
+    guard EVP_PKEY_get_id(pkey) == type else { throw wrongType }
+    var buf = [UInt8](repeating: 0, count: 32)
+    var len = 32
+    let ok = isPublic ? EVP_PKEY_get_raw_public_key(pkey, &buf, &len) : EVP_PKEY_get_raw_private_key(pkey, &buf, &len)
+    guard ok == 1, len == 32 else { throw drainErrors("EVP_PKEY_get_raw_\(isPublic ? "public" : "private")_key") }
+    return buf
 }
 
 private func withPEM(
@@ -253,4 +254,170 @@ private func writePEM(_ write: (OpaquePointer) -> Int32) throws(CryptoError) -> 
     let len = ccrypto_bio_get_mem_data(bio, &ptr)
     guard let ptr, len > 0 else { throw drainErrors("BIO_get_mem_data") }
     return String(decoding: UnsafeRawBufferPointer(start: ptr, count: Int(len)), as: UTF8.self)
+}
+
+// MARK: - X25519, HKDF-SHA256, AES-256-GCM (the USB transfer, PROTOCOL.md "USB transfer")
+
+/// An X25519 public key (RFC 7748), read from and written as SubjectPublicKeyInfo PEM.
+public struct X25519PublicKey: Hashable, Sendable {
+    public let raw: [UInt8]
+
+    public init(raw: [UInt8]) throws(CryptoError) {
+        guard raw.count == 32 else { throw .invalidPEM("X25519 public key (\(raw.count) bytes)") }
+        self.raw = raw
+    }
+
+    /// Parses `-----BEGIN PUBLIC KEY-----` holding an X25519 key (`openssl pkey -pubout` of an x25519 key).
+    public init(pem: String) throws(CryptoError) {
+        self.raw = try rawKey(fromPEM: pem, public: true, type: EVP_PKEY_X25519, wrongType: .invalidPEM("X25519 public key (another key type)"))
+    }
+
+    /// The first 16 hex digits of SHA-256 over the raw key, as for Ed25519 keys.
+    public var keyID: String { String(SHA256.hex(self.raw).prefix(16)) }
+
+    public func pem() throws(CryptoError) -> String {
+        let pkey = try x25519Key(public: true, self.raw)
+        defer { EVP_PKEY_free(pkey) }
+        return try writePEM { bio in PEM_write_bio_PUBKEY(bio, pkey) }
+    }
+}
+
+/// An X25519 private key, PKCS#8 PEM (interoperable with `openssl genpkey -algorithm x25519`).
+public struct X25519PrivateKey: Sendable {
+    private let raw: [UInt8]
+    public let publicKey: X25519PublicKey
+
+    public static func generate() throws(CryptoError) -> X25519PrivateKey {
+        try X25519PrivateKey(raw: try secureRandomBytes(32))
+    }
+
+    public init(raw: [UInt8]) throws(CryptoError) {
+        guard raw.count == 32 else { throw .invalidPEM("X25519 private key (\(raw.count) bytes)") }
+        let pkey = try x25519Key(public: false, raw)
+        defer { EVP_PKEY_free(pkey) }
+        var pub = [UInt8](repeating: 0, count: 32)
+        var len = 32
+        guard EVP_PKEY_get_raw_public_key(pkey, &pub, &len) == 1, len == 32 else { throw drainErrors("derive X25519 public key") }
+        self.raw = raw
+        self.publicKey = try X25519PublicKey(raw: pub)
+    }
+
+    public init(pem: String) throws(CryptoError) {
+        try self.init(raw: try rawKey(fromPEM: pem, public: false, type: EVP_PKEY_X25519, wrongType: .invalidPEM("X25519 private key (another key type)")))
+    }
+
+    public func pem() throws(CryptoError) -> String {
+        let pkey = try x25519Key(public: false, self.raw)
+        defer { EVP_PKEY_free(pkey) }
+        return try writePEM { bio in PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) }
+    }
+
+    /// X25519 ECDH (`EVP_PKEY_derive`). Refuses an all-zero result (a low-order peer key).
+    public func sharedSecret(with peer: X25519PublicKey) throws(CryptoError) -> [UInt8] {
+        let mine = try x25519Key(public: false, self.raw)
+        defer { EVP_PKEY_free(mine) }
+        let theirs = try x25519Key(public: true, peer.raw)
+        defer { EVP_PKEY_free(theirs) }
+        guard let ctx = EVP_PKEY_CTX_new(mine, nil) else { throw drainErrors("EVP_PKEY_CTX_new") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer(ctx, theirs) == 1 else {
+            throw drainErrors("EVP_PKEY_derive_init")
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        var len = 32
+        guard EVP_PKEY_derive(ctx, &out, &len) == 1, len == 32 else { throw drainErrors("EVP_PKEY_derive") }
+        guard out.contains(where: { $0 != 0 }) else { throw .libcrypto("X25519: low-order peer key") }
+        return out
+    }
+}
+
+/// HKDF-SHA256 (RFC 5869) through the `EVP_PKEY_HKDF` context.
+public enum HKDF {
+    public static func sha256(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+        guard length > 0, length <= 255 * 32, !ikm.isEmpty else { throw .libcrypto("HKDF: bad length") }
+        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { throw drainErrors("EVP_PKEY_CTX_new_id(HKDF)") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        // An empty salt means "no salt" (RFC 5869: a string of HashLen zeros); pass one explicit zero block.
+        let s = salt.isEmpty ? [UInt8](repeating: 0, count: 32) : salt
+        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1,
+              EVP_PKEY_CTX_set1_hkdf_salt(ctx, s, Int32(s.count)) == 1,
+              EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, Int32(ikm.count)) == 1,
+              info.isEmpty || EVP_PKEY_CTX_add1_hkdf_info(ctx, info, Int32(info.count)) == 1
+        else { throw drainErrors("HKDF setup") }
+        var out = [UInt8](repeating: 0, count: length)
+        var len = length
+        guard EVP_PKEY_derive(ctx, &out, &len) == 1, len == length else { throw drainErrors("HKDF derive") }
+        return out
+    }
+}
+
+/// AES-256-GCM with a 12-byte nonce and a 16-byte tag appended to the ciphertext.
+public enum AES256GCM {
+    public static let tagSize = 16
+
+    public static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], aad: [UInt8]) throws(CryptoError) -> [UInt8] {
+        guard key.count == 32, nonce.count == 12 else { throw .libcrypto("AES-256-GCM: bad key or nonce size") }
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw drainErrors("EVP_CIPHER_CTX_new") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce) == 1 else { throw drainErrors("EVP_EncryptInit_ex") }
+        var outl: Int32 = 0
+        if !aad.isEmpty {
+            guard EVP_EncryptUpdate(ctx, nil, &outl, aad, Int32(aad.count)) == 1 else { throw drainErrors("GCM aad") }
+        }
+        var out = [UInt8](repeating: 0, count: plaintext.count + tagSize)
+        var written = 0
+        if !plaintext.isEmpty {
+            guard EVP_EncryptUpdate(ctx, &out, &outl, plaintext, Int32(plaintext.count)) == 1 else { throw drainErrors("GCM encrypt") }
+            written = Int(outl)
+        }
+        let finalOK = out.withUnsafeMutableBufferPointer { p in
+            EVP_EncryptFinal_ex(ctx, p.baseAddress.map { $0 + written }, &outl) == 1
+        }
+        guard finalOK, written + Int(outl) == plaintext.count else { throw drainErrors("GCM final") }
+        var tag = [UInt8](repeating: 0, count: tagSize)
+        guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), &tag) == 1 else { throw drainErrors("GCM tag") }
+        out.replaceSubrange(plaintext.count..., with: tag)
+        return out
+    }
+
+    /// Opens `ciphertext || tag`; `.authenticationFailed(what)` when the tag does not verify.
+    public static func open(key: [UInt8], nonce: [UInt8], sealed: [UInt8], aad: [UInt8], what: String) throws(CryptoError) -> [UInt8] {
+        guard key.count == 32, nonce.count == 12 else { throw .libcrypto("AES-256-GCM: bad key or nonce size") }
+        guard sealed.count >= tagSize else { throw .authenticationFailed(what) }
+        let body = Array(sealed[..<(sealed.count - tagSize)])
+        var tag = Array(sealed[(sealed.count - tagSize)...])
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw drainErrors("EVP_CIPHER_CTX_new") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce) == 1 else { throw drainErrors("EVP_DecryptInit_ex") }
+        var outl: Int32 = 0
+        if !aad.isEmpty {
+            guard EVP_DecryptUpdate(ctx, nil, &outl, aad, Int32(aad.count)) == 1 else { throw drainErrors("GCM aad") }
+        }
+        var out = [UInt8](repeating: 0, count: body.count + tagSize)
+        var written = 0
+        if !body.isEmpty {
+            guard EVP_DecryptUpdate(ctx, &out, &outl, body, Int32(body.count)) == 1 else { throw drainErrors("GCM decrypt") }
+            written = Int(outl)
+        }
+        guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag) == 1 else { throw drainErrors("GCM tag") }
+        let ok = out.withUnsafeMutableBufferPointer { p in
+            EVP_DecryptFinal_ex(ctx, p.baseAddress.map { $0 + written }, &outl) == 1
+        }
+        guard ok else {
+            ERR_clear_error()
+            throw .authenticationFailed(what)
+        }
+        return Array(out[..<body.count])
+    }
+}
+
+/// `RAND_bytes`.
+public func secureRandomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    guard count == 0 || RAND_bytes(&out, Int32(count)) == 1 else { throw drainErrors("RAND_bytes") }
+    return out
+}
+
+private func x25519Key(public isPublic: Bool, _ bytes: [UInt8]) throws(CryptoError) -> OpaquePointer {
+    try rawKey(public: isPublic, bytes, type: EVP_PKEY_X25519)
 }

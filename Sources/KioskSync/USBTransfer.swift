@@ -8,9 +8,9 @@ import KioskStore
 
 /// The offline path for a USB stick when the link is down for days (PROTOCOL.md, "Offline transfer").
 ///
-/// Export writes every undelivered application (manifest + attachments, files 0600, folders 0700) and, last,
-/// `kiosk-export.json` listing them with hashes; it is resumable and idempotent (a file already on the stick
-/// with the right hash is skipped). Import takes what the Dinas wrote for this kiosk: delivery receipts (by hash),
+/// Export seals every undelivered application (manifest + attachments) to the Dinas's X25519 recipient key
+/// (PROTOCOL.md, "USB transfer"), then the sealed index and, last, the plaintext-free `kiosk-export.json`; it is
+/// resumable and idempotent (a sealed file already on the stick that opens to the right bytes is skipped). Import takes what the Dinas wrote for this kiosk: delivery receipts (by hash),
 /// state events, signed documents and signed config bundles, each verified exactly as over HTTPS.
 public struct USBTransfer: Sendable {
     public let store: KioskStore
@@ -35,22 +35,33 @@ public struct USBTransfer: Sendable {
         }
     }
 
-    struct ExportIndex: Codable {
-        struct Entry: Codable {
-            var id: String
-            var manifest: String
-            var files: [File]
+    /// The sealed index (`kiosk-export.kx`): what the Dinas needs to read the stick, with plaintext hashes.
+    public struct ExportIndex: Codable, Sendable {
+        public struct Entry: Codable, Sendable {
+            public var id: String
+            public var manifest: String
+            public var manifestSHA256: String
+            public var files: [File]
+            enum CodingKeys: String, CodingKey {
+                case id, manifest, files
+                case manifestSHA256 = "manifest_sha256"
+            }
         }
-        struct File: Codable {
-            var seq: Int
-            var file: String
-            var sha256: String
-            var size: Int
+        public struct File: Codable, Sendable {
+            public var seq: Int
+            public var file: String
+            public var fileExtension: String
+            public var sha256: String
+            public var size: Int
+            enum CodingKeys: String, CodingKey {
+                case seq, file, sha256, size
+                case fileExtension = "extension"
+            }
         }
-        var format = "kiosk-usb/1"
-        var kioskID: String
-        var exportedAt: String
-        var applications: [Entry]
+        public var format = "kiosk-usb/2-index"
+        public var kioskID: String
+        public var exportedAt: String
+        public var applications: [Entry]
 
         enum CodingKeys: String, CodingKey {
             case format, applications
@@ -59,52 +70,110 @@ public struct USBTransfer: Sendable {
         }
     }
 
-    public func export(to dir: String) throws -> ExportSummary {
+    /// `kiosk-export.json`, in the clear: no personal data, only what verifies the stick without the key
+    /// (every sealed file's size and SHA-256 over its ciphertext).
+    public struct OuterIndex: Codable, Sendable {
+        public struct Object: Codable, Sendable {
+            public var file: String
+            public var size: Int
+            public var sha256: String
+        }
+        public var format = "kiosk-usb/2"
+        public var kioskID: String
+        public var recipientKeyID: String
+        public var exportedAt: String
+        public var index: Object
+        public var objects: [Object]
+
+        enum CodingKeys: String, CodingKey {
+            case format, index, objects
+            case kioskID = "kiosk_id"
+            case recipientKeyID = "recipient_key_id"
+            case exportedAt = "exported_at"
+        }
+    }
+
+    public static let indexFile = "kiosk-export.kx"
+    public static let outerIndexFile = "kiosk-export.json"
+
+    /// Seals every pending application to `recipient` (PROTOCOL.md, "USB transfer"). `ephemeral` is this kiosk's
+    /// export key for that recipient, kept in the data directory so a re-run recognises (by opening them) the files
+    /// already on the stick and skips them. Plaintext left by an older (kiosk-usb/1) export is removed.
+    public func export(to dir: String, recipient: X25519PublicKey, ephemeral: X25519PrivateKey) throws -> ExportSummary {
         var summary = ExportSummary(applications: 0, filesWritten: 0, filesSkipped: 0, bytesWritten: 0)
         try USBTransfer.makeDirectory(dir)
         try USBTransfer.makeDirectory("\(dir)/applications")
         var entries: [ExportIndex.Entry] = []
+        var objects: [OuterIndex.Object] = []
         let items = try self.store.queueList().filter { $0.applicationState.isUndelivered && $0.queueState == .pending }
+        func seal(_ plain: Data, sha256: String, _ rel: String) throws {
+            let path = "\(dir)/\(rel)"
+            var sealed: [UInt8]
+            // Read only a file of exactly the size the sealed plaintext needs: the stick is not trusted.
+            if USBTransfer.fileSize(path) == USBSeal.sealedSize(plaintextLength: plain.count),
+               let existing = FileManager.default.contents(atPath: path),
+               let opened = try? USBSeal.open(Array(existing), sealedWith: ephemeral, to: recipient,
+                                              maxPlaintext: plain.count, what: rel),
+               SHA256.hex(opened) == sha256 {
+                sealed = Array(existing)
+                summary.filesSkipped += 1
+            } else {
+                sealed = try USBSeal.seal(Array(plain), to: recipient, ephemeral: ephemeral)
+                try USBTransfer.writeAtomically(Data(sealed), to: path)
+                summary.filesWritten += 1
+                summary.bytesWritten += sealed.count
+            }
+            objects.append(.init(file: rel, size: sealed.count, sha256: SHA256.hex(sealed)))
+            sealed.removeAll()
+        }
         for item in items {
             let id = item.applicationID.uuidString.lowercased()
             let source = try self.store.manifestSource(item.applicationID)
             let app = source.application
             let folder = "\(dir)/applications/\(id)"
             try USBTransfer.makeDirectory(folder)
+            USBTransfer.removePlaintext(in: folder)
             let manifest = Manifest(source: source, kioskID: self.kioskID).canonicalJSON()
-            try self.put(manifest, sha256: SHA256.hex(manifest), to: "\(folder)/manifest.json", summary: &summary)
+            let manifestHash = SHA256.hex(manifest)
+            try seal(manifest, sha256: manifestHash, "applications/\(id)/manifest.kx")
             var files: [ExportIndex.File] = []
             for a in app.attachments {
-                let name = "\(a.seq).\((a.file as NSString).pathExtension)"
-                let target = "\(folder)/\(name)"
-                if USBTransfer.hash(of: target) == a.sha256 {
-                    summary.filesSkipped += 1
-                } else {
-                    let data = try Data(contentsOf: URL(fileURLWithPath: self.store.path(of: a)))
-                    guard SHA256.hex(data) == a.sha256 else { throw StoreError.io("attachment \(a.file) changed on disk", EIO) }
-                    try self.put(data, sha256: a.sha256, to: target, summary: &summary)
-                }
-                files.append(.init(seq: a.seq, file: "applications/\(id)/\(name)", sha256: a.sha256, size: a.size))
+                let rel = "applications/\(id)/\(a.seq).kx"
+                let data = try Data(contentsOf: URL(fileURLWithPath: self.store.path(of: a)))
+                guard SHA256.hex(data) == a.sha256 else { throw StoreError.io("attachment \(a.file) changed on disk", EIO) }
+                try seal(data, sha256: a.sha256, rel)
+                files.append(.init(seq: a.seq, file: rel, fileExtension: (a.file as NSString).pathExtension,
+                                   sha256: a.sha256, size: a.size))
             }
-            entries.append(.init(id: id, manifest: "applications/\(id)/manifest.json", files: files))
+            entries.append(.init(id: id, manifest: "applications/\(id)/manifest.kx", manifestSHA256: manifestHash, files: files))
             summary.applications += 1
         }
         let encoder = KioskJSON.encoder(pretty: true)
-        let index = try encoder.encode(ExportIndex(kioskID: self.kioskID, exportedAt: KioskJSON.timestamp(Date()),
-                                                   applications: entries))
-        try USBTransfer.writeAtomically(index, to: "\(dir)/kiosk-export.json")
-        try self.store.recordEvent(nil, event: "usb_export", actor: "staff", detail: "\(summary.applications) applications to \(dir)")
+        let now = KioskJSON.timestamp(Date())
+        let inner = try encoder.encode(ExportIndex(kioskID: self.kioskID, exportedAt: now, applications: entries))
+        let sealedIndex = try USBSeal.seal(Array(inner), to: recipient, ephemeral: ephemeral)
+        try USBTransfer.writeAtomically(Data(sealedIndex), to: "\(dir)/\(USBTransfer.indexFile)")
+        let outer = OuterIndex(kioskID: self.kioskID, recipientKeyID: recipient.keyID, exportedAt: now,
+                               index: .init(file: USBTransfer.indexFile, size: sealedIndex.count, sha256: SHA256.hex(sealedIndex)),
+                               objects: objects)
+        try USBTransfer.writeAtomically(try encoder.encode(outer), to: "\(dir)/\(USBTransfer.outerIndexFile)")
+        try self.store.recordEvent(nil, event: "usb_export", actor: "staff",
+                                   detail: "\(summary.applications) applications sealed to \(recipient.keyID)")
         return summary
     }
 
-    private func put(_ data: Data, sha256: String, to path: String, summary: inout ExportSummary) throws {
-        if USBTransfer.hash(of: path) == sha256 {
-            summary.filesSkipped += 1
-            return
+    /// Removes what a kiosk-usb/1 export left in an application folder (a plaintext manifest and attachments).
+    static func removePlaintext(in folder: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !name.hasSuffix(".kx") {
+            unlink("\(folder)/\(name)")
         }
-        try USBTransfer.writeAtomically(data, to: path)
-        summary.filesWritten += 1
-        summary.bytesWritten += data.count
+    }
+
+    /// The size of a regular file (not following a symlink), else nil.
+    public static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
     }
 
     static func hash(of path: String) -> String? {

@@ -796,6 +796,28 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/admin/heartbeats" and self.command == "GET":
             with LOCK:
                 return self.send(200, d.heartbeats)
+        if path == "/admin/heartbeats" and self.command == "POST":
+            # Time control for tests and demos: a heartbeat recorded as if received at `received_at` (epoch s).
+            beat = json.loads(self.read_body() or b"{}")
+            if not isinstance(beat, dict) or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", str(beat.get("kiosk_id", ""))):
+                return self.error(400, "bad_heartbeat", "an object with kiosk_id is required")
+            beat["received_at"] = float(beat.get("received_at", time.time()))
+            with LOCK:
+                d.heartbeats.append(beat)
+                d.save_json("heartbeats.json", d.heartbeats[-1000:])
+            return self.send(204, None)
+        if path == "/admin/fleet" and self.command == "GET":
+            with LOCK:
+                latest = {}
+                for beat in d.heartbeats:
+                    k = beat.get("kiosk_id")
+                    if k and beat.get("received_at", 0) >= latest.get(k, {}).get("received_at", -1):
+                        latest[k] = beat
+                return self.send(200, {"now": time.time(), "config_version": (d.config or {}).get("version"),
+                                       "kiosks": [latest[k] for k in sorted(latest)]})
+        if path == "/admin/config" and self.command == "GET":
+            with LOCK:
+                return self.send(200, {"version": (d.config or {}).get("version")})
         if path == "/admin/expire-uploads" and self.command == "POST":
             with LOCK:
                 n = 0

@@ -1,4 +1,5 @@
 import Foundation
+import KioskSecurity
 import Testing
 
 @Suite struct KioskCtlKeyConfigTests {
@@ -16,6 +17,24 @@ import Testing
         #expect(ctl(["keys", "generate", "--private", "k.pem", "--public", "k.pub.pem", "--force"], in: dir).status == 0)
         #expect(try String(contentsOf: dir.appendingPathComponent("k.pem"), encoding: .utf8) != pem)
         #expect(ctl(["keys", "generate", "--private", "k.pem"], in: dir).status == 64)
+    }
+
+    @Test func keysGenerateMakesAnX25519RecipientPairOnlyThatKindAccepts() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = ctl(["keys", "generate", "--kind", "x25519", "--private", "r.pem", "--public", "r.pub.pem", "--json"], in: dir)
+        #expect(r.status == 0)
+        #expect(try r.object()["kind"] as? String == "x25519")
+        let pub = try String(contentsOf: dir.appendingPathComponent("r.pub.pem"), encoding: .utf8)
+        #expect(throws: Never.self) { try X25519PublicKey(pem: pub) }
+        #expect(throws: CryptoError.self) { try Ed25519PublicKey(pem: pub) }  // never a signing key by mistake
+        #expect(ctl(["keys", "generate", "--kind", "rsa", "--private", "x.pem", "--public", "x.pub.pem"], in: dir).status == 64)
+        // An Ed25519 key as the recipient is refused by sync export before anything is written.
+        #expect(ctl(["keys", "generate", "--private", "e.pem", "--public", "e.pub.pem"], in: dir).status == 0)
+        let export = ctl(["--data-dir", dir.appendingPathComponent("data").path, "sync", "export", "--to", "usb",
+                          "--kiosk-id", "desa-01", "--recipient", "e.pub.pem", "--force"], in: dir)
+        #expect(export.status == 65)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("usb").path))
     }
 
     @Test func initSignVerifyShowRoundTrip() throws {

@@ -99,19 +99,38 @@ func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: S
         let a = try submit(2), b = try submit(1)
         let usb = try makeTempDir()
         let transfer = USBTransfer(store: store, kioskID: "desa-01")
-        let first = try transfer.export(to: usb)
+        let recipient = try X25519PrivateKey.generate(), exportKey = try X25519PrivateKey.generate()
+        let first = try transfer.export(to: usb, recipient: recipient.publicKey, ephemeral: exportKey)
         #expect(first.applications == 2)
         #expect(first.filesWritten == 5)  // 2 manifests + 3 attachments
-        let index = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(usb)/kiosk-export.json"))) as? [String: Any])
+        // Nothing on the stick carries the NIK, the birth date or an attachment in the clear.
+        let stick = try usbFiles(usb)
+        #expect(stick.count == 7)  // 5 sealed files, the sealed index, the outer index
+        for (name, bytes) in stick {
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(!text.contains("5371011708950003"), "\(name) holds the NIK")
+            #expect(!text.contains("1995-08-17"), "\(name) holds the birth date")
+            #expect(!text.contains("2024-03-10"), "\(name) holds the event date")
+        }
+        let outer = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(usb)/kiosk-export.json"))) as? [String: Any])
+        #expect(outer["format"] as? String == "kiosk-usb/2")
+        #expect((outer["objects"] as? [[String: Any]])?.count == 5)
+        let sealedIndex = try Data(contentsOf: URL(fileURLWithPath: "\(usb)/kiosk-export.kx"))
+        let index = try #require(try JSONSerialization.jsonObject(with: Data(USBSeal.open(Array(sealedIndex), with: recipient, maxPlaintext: 1 << 20, what: "index"))) as? [String: Any])
         #expect((index["applications"] as? [[String: Any]])?.count == 2)
-        let attachmentFile = "\(usb)/applications/\(a.uuidString.lowercased())/1.jpg"
-        #expect(SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: attachmentFile))) == (try store.application(a.uuidString)).attachments[0].sha256)
+        let attachmentFile = "\(usb)/applications/\(a.uuidString.lowercased())/1.kx"
+        let opened = try USBSeal.open(Array(try Data(contentsOf: URL(fileURLWithPath: attachmentFile))), with: recipient, maxPlaintext: 1 << 20, what: "1.kx")
+        #expect(SHA256.hex(opened) == (try store.application(a.uuidString)).attachments[0].sha256)
         #expect(((try FileManager.default.attributesOfItem(atPath: attachmentFile))[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        // Idempotent and resumable: an interrupted copy is completed, nothing else rewritten.
+        // Idempotent and resumable: a file cut short and a missing one are completed, nothing else rewritten.
+        let manifestFile = "\(usb)/applications/\(b.uuidString.lowercased())/manifest.kx"
+        let cut = try Data(contentsOf: URL(fileURLWithPath: manifestFile)).prefix(100)
+        try cut.write(to: URL(fileURLWithPath: manifestFile))
         try FileManager.default.removeItem(atPath: attachmentFile)
-        let second = try transfer.export(to: usb)
-        #expect(second.filesWritten == 1)
-        #expect(second.filesSkipped == 4)
+        let second = try transfer.export(to: usb, recipient: recipient.publicKey, ephemeral: exportKey)
+        #expect(second.filesWritten == 2)
+        #expect(second.filesSkipped == 3)
+        #expect(throws: CryptoError.self) { try USBSeal.open(Array(cut), with: recipient, maxPlaintext: 1 << 20, what: "cut") }
 
         // What the Dinas writes back: receipts (one with a wrong hash), states, two documents (one tampered), a bundle.
         let appA = try store.application(a.uuidString)
@@ -162,4 +181,17 @@ func runKioskctl(_ args: [String]) throws -> (status: Int32, out: String, err: S
         try JSONSerialization.data(withJSONObject: other).write(to: URL(fileURLWithPath: "\(usb)/dinas-import.json"))
         #expect(throws: ValidationError.self) { try transfer.importFrom(usb, trusted: [dinasKey.publicKey], configStore: nil) }
     }
+}
+
+/// Every regular file under a stick folder, by relative path.
+func usbFiles(_ dir: String) throws -> [(String, Data)] {
+    var out: [(String, Data)] = []
+    let e = FileManager.default.enumerator(atPath: dir)
+    while let name = e?.nextObject() as? String {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: "\(dir)/\(name)", isDirectory: &isDir), !isDir.boolValue {
+            out.append((name, try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)"))))
+        }
+    }
+    return out
 }

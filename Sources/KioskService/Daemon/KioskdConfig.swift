@@ -112,6 +112,8 @@ public struct KioskdConfig: Sendable, Equatable {
     /// Run when a resident presses "Panggil petugas" (argv, no shell; the first item an absolute path), e.g. a
     /// buzzer or a message to the desa office. nil: none. It gets 5 s, then it is killed.
     public var staffCallCommand: [String]?
+    /// The Dinas's X25519 recipient public key (PEM) USB exports are sealed to (PROTOCOL.md, "USB transfer").
+    public var usbRecipientKey: String?
 
     public static let defaultPath = "/etc/kiosk/kioskd.json"
     /// Where kioskd listens unless `socket` says otherwise (under systemd's `RuntimeDirectory=kiosk`).
@@ -163,7 +165,7 @@ public struct KioskdConfig: Sendable, Equatable {
     /// Every key of the file by section ("" is the top level), in the shipped file's order.
     public static let keys: [(section: String, keys: [String])] = [
         ("", ["data_dir", "socket", "kiosk_id", "log_level", "control", "dinas", "profile", "profiles_dir", "devices",
-              "retention", "store", "printer", "scanner", "staff_call_command"]),
+              "retention", "store", "printer", "scanner", "staff_call_command", "usb"]),
         ("control", ["group", "admin_user", "staff_group", "technician_group", "resident_group"]),
         ("dinas", ["url", "token_file", "trusted_keys", "poll_seconds", "heartbeat_seconds", "request_timeout_seconds"]),
         ("devices", ["printer", "scanner", "card_reader"]),
@@ -172,6 +174,7 @@ public struct KioskdConfig: Sendable, Equatable {
         ("printer", ["reprint_limit", "low_paper_threshold", "job_timeout_seconds"]),
         ("scanner", ["resolution", "mode", "format", "jpeg_quality", "max_page_bytes", "watchdog_seconds", "width_mm",
                      "height_mm", "extra_options"]),
+        ("usb", ["recipient_key"]),
     ]
 
     /// Every value's dotted path (`dinas.poll_seconds`), sections themselves left out.
@@ -247,7 +250,7 @@ public struct KioskdConfig: Sendable, Equatable {
         (1...ConfigLimits.deviceNameLength).contains(s.utf8.count) && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 
-    static func dinasURL(_ s: String) -> URL? {
+    public static func dinasURL(_ s: String) -> URL? {
         guard s.utf8.count <= 2048, !s.unicodeScalars.contains(where: { SafeText.isUnsafe($0) }),
               let c = URLComponents(string: s), let scheme = c.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = c.host, !host.isEmpty, c.user == nil, c.password == nil, c.query == nil, c.fragment == nil,
@@ -350,6 +353,9 @@ public struct KioskdConfig: Sendable, Equatable {
         c.scanner.extraOptions = try scanner.strings("extra_options", self.extraOptionRule,
                                                      count: 0...T.extraOptionsLimit, default: [])
         c.scanner.device = c.devices.scanner.name
+
+        let usb = try root.section("usb", keys: self.keys(of: "usb"))
+        c.usbRecipientKey = try usb.optionalString("recipient_key", self.absolutePathRule, default: nil)
         try self.recheck(section: "scanner", source: source) { () throws(ValidationError) in try c.scanner.validate() }
         return c
     }
