@@ -135,7 +135,7 @@ if [ -t 0 ] && [ -t 1 ]; then
   sleep 2
   # In the background so that a signal to this script stops it at once (bash defers traps while a foreground
   # child runs); "<&0" keeps the terminal as its input (an asynchronous command's default is /dev/null).
-  "$bin/kiosk-ui" --socket "$socket" --demo <&0 &
+  "$bin/kiosk-ui" --socket "$socket" --demo --voice-cache "$work/voice" <&0 &
   ui_pid=$!
   status=0
   wait "$ui_pid" || status=$?

@@ -220,7 +220,8 @@ final class KioskRig: @unchecked Sendable {
         let client = try self.kioskd.startAndWait(environment: self.cups)
         _ = try? await client.call("staff.restock", .object(["sheets": .number(100)]))
         client.close()
-        let command = "env TERM=xterm-256color \(builtProduct("kiosk-ui")) --socket \(self.kioskd.socket) 2>>\(self.uiLog)"
+        // Voice on where espeak-ng is installed, its prompts cached in the test's directory (removed with it).
+        let command = "env TERM=xterm-256color \(builtProduct("kiosk-ui")) --socket \(self.kioskd.socket) --voice-cache \(dir)/voice 2>>\(self.uiLog)"
         self.ui = try TouchScreen(width: width, height: height, command: command, errorLog: self.uiLog)
     }
 
