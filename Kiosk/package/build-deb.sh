@@ -2,18 +2,21 @@
 # Builds the Debian package kiosk_<version>_<arch>.deb (Kiosk/package/README.md): a release build of kioskd,
 # kiosk-ui and kioskctl with the Swift runtime linked in (--static-swift-stdlib), stripped, plus the systemd units,
 # udev rules, shipped profiles, docs and the production /etc/kiosk/kioskd.json. Depends comes from dpkg-shlibdeps.
-# Usage: build-deb.sh [--out DIR] [--no-build]   (DIR defaults to .build/package; --no-build reuses .build/release)
+# Usage: build-deb.sh [--out DIR] [--no-build] [--fast]   (DIR defaults to .build/package; --no-build reuses
+# .build/release; --fast compresses with xz -1, for tests: same files, about 20% larger, 8x quicker)
 # Prints the .deb's path as its last line. Needs dpkg-dev (dpkg-shlibdeps) and python3; not root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out="$repo/.build/package"
 build=yes
+level=6
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
     --no-build) build=no; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fast) level=1; shift ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-deb.sh: unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -136,6 +139,6 @@ find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 deb="$out/kiosk_${version}_${arch}.deb"
 rm -f "$deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zxz -z"$level" --build "$root" "$deb" >/dev/null
 echo "Depends: $depends" >&2
 echo "$deb"

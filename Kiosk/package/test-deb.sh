@@ -60,7 +60,8 @@ trap 'exit 130' INT TERM
 
 if [ -z "$deb" ]; then
   step "build"
-  deb=$(bash "$here/build-deb.sh" --out "$out" | tail -n 1)
+  # --fast: xz -1 (14 s instead of about 110 s for the same files; the release package uses the default level)
+  deb=$(bash "$here/build-deb.sh" --out "$out" --fast | tail -n 1)
 fi
 [ -f "$deb" ] || fail "no package at $deb"
 echo "package: $deb ($(du -h "$deb" | cut -f1))"
@@ -83,11 +84,14 @@ dpkg -i "$deb" >/dev/null
 step "systemd-analyze verify"
 # Offline (no systemd as PID 1 needed): parses the units and checks that ExecStart's programs exist. Run from a
 # scratch directory so it does not pick up unit files from the working directory.
-(cd "$tmp" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no \
-   /lib/systemd/system/kioskd.service /lib/systemd/system/kiosk-ui.service 2>&1) | tee "$tmp/verify.log"
-if grep -E 'kioskd.service|kiosk-ui.service' "$tmp/verify.log" | grep -viE 'Failed to (connect|get|look up)|Cannot find unit|is not running|not found, ignoring|Unit .*\.(target|service) not found|has a bad unit file setting' | grep -q .; then
-  fail "systemd-analyze verify reported problems with the units"
-fi
+# Any message (an unknown or misspelt setting, a bad value, a missing program) fails the test.
+verify_rc=0
+(cd "$tmp" && systemd-analyze verify --man=no /lib/systemd/system/kioskd.service /lib/systemd/system/kiosk-ui.service \
+   /lib/systemd/system/kiosk-ui-cage.service) > "$tmp/verify.log" 2>&1 || verify_rc=$?
+# kiosk-ui-cage.service runs /usr/bin/cage (Suggests: cage), which this machine need not have.
+grep -v 'kiosk-ui-cage.service: Command /usr/bin/cage is not executable' "$tmp/verify.log" > "$tmp/verify.problems" || true
+if [ -s "$tmp/verify.problems" ]; then cat "$tmp/verify.problems"; fail "systemd-analyze verify reported problems"; fi
+if [ "$verify_rc" -ne 0 ] && ! grep -q cage "$tmp/verify.log"; then fail "systemd-analyze verify exited $verify_rc"; fi
 
 # The unit's settings, read from the installed file so the test starts kioskd the way the unit does.
 unit=/lib/systemd/system/kioskd.service

@@ -1,43 +1,18 @@
 import Foundation
 import KioskCore
 import KioskDevices
+import KioskTestSupport
 import Synchronization
 import Testing
 
-/// Records the commands it is asked to run and answers each with the next scripted result (default: success).
-final class FakeRunner: CommandRunner {
-    let commands = Mutex<[[String]]>([])
-    let results = Mutex<[CommandResult]>([])
-
-    init(_ results: [CommandResult] = []) {
-        self.results.withLock { $0 = results }
-    }
-
-    func run(_ arguments: [String], timeout: Double) async -> CommandResult {
-        self.commands.withLock { $0.append(arguments) }
-        return self.results.withLock { $0.isEmpty ? CommandResult(status: 0, output: "") : $0.removeFirst() }
-    }
-}
-
-/// Queues that exist, by name; "" stands for a CUPS default destination.
-struct FakeQueues: PrinterQueues {
-    let existing: Set<String>
-    func exists(_ queue: String?) async -> Bool { self.existing.contains(queue ?? "") }
-}
-
-let epsonURI = "ipp://localhost:60000/ipp/print"
-func usbPrinter(_ uri: String? = epsonURI, syspath: String = "/sys/devices/pci0000:00/usb1/1-2") -> KioskDevice {
-    KioskDevice(role: .printer, syspath: syspath, subsystem: "usb", vendorID: "04b8", modelID: "1181",
-                profile: "printer-epson-l3210", printerURI: uri)
-}
 
 @Suite struct PrinterHotplugTests {
     @Test func aPluggedInPrinterGetsTheKioskQueueWhenCUPSHasNone() async {
         let runner = FakeRunner()
         let hotplug = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: []), runner: runner)
-        #expect(await hotplug.attached(usbPrinter()) == .created("kiosk"))
+        #expect(await hotplug.attached(FakePrinterDevices.usb()) == .created("kiosk"))
         #expect(runner.commands.withLock { $0 } == [
-            ["lpadmin", "-p", "kiosk", "-v", epsonURI, "-m", "everywhere", "-o", "printer-error-policy=stop-printer", "-E"],
+            ["lpadmin", "-p", "kiosk", "-v", FakePrinterDevices.epsonURI, "-m", "everywhere", "-o", "printer-error-policy=stop-printer", "-E"],
             ["lpadmin", "-d", "kiosk"],
         ])
     }
@@ -45,46 +20,46 @@ func usbPrinter(_ uri: String? = epsonURI, syspath: String = "/sys/devices/pci00
     @Test func aConfiguredQueueIsLeftAlone() async {
         let runner = FakeRunner()
         let auto = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: [""]), runner: runner)
-        #expect(await auto.attached(usbPrinter()) == .queueExists("default"))
+        #expect(await auto.attached(FakePrinterDevices.usb()) == .queueExists("default"))
         let named = PrinterHotplug(configuredQueue: "loket", queues: FakeQueues(existing: ["loket"]), runner: runner)
-        #expect(await named.attached(usbPrinter()) == .queueExists("loket"))
+        #expect(await named.attached(FakePrinterDevices.usb()) == .queueExists("loket"))
         #expect(runner.commands.withLock { $0 }.isEmpty)
     }
 
     @Test func aNamedQueueThatIsMissingIsCreatedUnderItsNameAndNotMadeTheDefault() async {
         let runner = FakeRunner()
         let hotplug = PrinterHotplug(configuredQueue: "loket", queues: FakeQueues(existing: ["kiosk", ""]), runner: runner)
-        #expect(await hotplug.attached(usbPrinter()) == .created("loket"))
+        #expect(await hotplug.attached(FakePrinterDevices.usb()) == .created("loket"))
         #expect(runner.commands.withLock { $0 }.map { Array($0.prefix(3)) } == [["lpadmin", "-p", "loket"]])
     }
 
     @Test func lpadminFailingOrHangingIsAFailure() async {
         let failed = CommandResult(status: 1, output: "lpadmin: Forbidden")
         let hotplug = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: []), runner: FakeRunner([failed]))
-        #expect(await hotplug.attached(usbPrinter()) == .failed("kiosk", failed))
+        #expect(await hotplug.attached(FakePrinterDevices.usb()) == .failed("kiosk", failed))
         let hung = CommandResult(status: 137, output: "", timedOut: true)
         let other = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: []), runner: FakeRunner([hung]))
-        #expect(await other.attached(usbPrinter()) == .failed("kiosk", hung))
+        #expect(await other.attached(FakePrinterDevices.usb()) == .failed("kiosk", hung))
     }
 
     @Test func otherDevicesAndPrintersWithoutAURIAreIgnored() async {
         let runner = FakeRunner()
         let hotplug = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: []), runner: runner)
         #expect(await hotplug.attached(KioskDevice(role: .scanner, syspath: "/sys/devices/x")) == .ignored)
-        #expect(await hotplug.attached(usbPrinter(nil)) == .ignored)
+        #expect(await hotplug.attached(FakePrinterDevices.usb(nil)) == .ignored)
         #expect(runner.commands.withLock { $0 }.isEmpty)
     }
 
     @Test func unpluggingTheLastPrinterMakesItNotConnectedUntilItIsBack() async {
         let hotplug = PrinterHotplug(configuredQueue: nil, queues: FakeQueues(existing: [""]), runner: FakeRunner())
         #expect(hotplug.connected, "no printer seen by udev (a network printer) counts as connected")
-        _ = await hotplug.attached(usbPrinter(syspath: "/sys/a"))
-        _ = await hotplug.attached(usbPrinter(syspath: "/sys/b"))
-        #expect(hotplug.detached(usbPrinter(syspath: "/sys/a")) == .ignored)
+        _ = await hotplug.attached(FakePrinterDevices.usb(syspath: "/sys/a"))
+        _ = await hotplug.attached(FakePrinterDevices.usb(syspath: "/sys/b"))
+        #expect(hotplug.detached(FakePrinterDevices.usb(syspath: "/sys/a")) == .ignored)
         #expect(hotplug.connected)
-        #expect(hotplug.detached(usbPrinter(syspath: "/sys/b")) == .unplugged)
+        #expect(hotplug.detached(FakePrinterDevices.usb(syspath: "/sys/b")) == .unplugged)
         #expect(!hotplug.connected)
-        _ = await hotplug.attached(usbPrinter(syspath: "/sys/b"))
+        _ = await hotplug.attached(FakePrinterDevices.usb(syspath: "/sys/b"))
         #expect(hotplug.connected)
     }
 
@@ -113,7 +88,7 @@ extension RealPrinter {
         let runner = ProcessCommandRunner(environment: env)
         defer { _ = try? sh(["env", "CUPS_SERVER=\(t.server)", "lpadmin", "-x", queue]) }
         let hotplug = PrinterHotplug(configuredQueue: queue, queues: CUPSQueues(server: t.server), runner: runner)
-        #expect(await hotplug.attached(usbPrinter(uri)) == .created(queue))
+        #expect(await hotplug.attached(FakePrinterDevices.usb(uri)) == .created(queue))
         let printer = try await CUPSPrinter(queue: queue, server: t.server)
         let status = try await printer.status()
         #expect(status.deviceReachable)
@@ -129,7 +104,7 @@ extension RealPrinter {
         defer { unlink(testFile) }
         let policy = try sh(["ipptool", "-tv", "ipp://127.0.0.1:\(port)/printers/\(queue)", testFile]).out
         #expect(policy.contains("printer-error-policy (nameWithoutLanguage) = stop-printer"), "\(policy)")
-        #expect(await hotplug.attached(usbPrinter(uri)) == .queueExists(queue))
+        #expect(await hotplug.attached(FakePrinterDevices.usb(uri)) == .queueExists(queue))
     }
 }
 }
