@@ -65,7 +65,6 @@ if [ -z "$deb" ]; then
 fi
 [ -f "$deb" ] || fail "no package at $deb"
 echo "package: $deb ($(du -h "$deb" | cut -f1))"
-dpkg-deb -f "$deb" Depends | sed 's/^/Depends: /'
 
 step "lintian"
 # --fail-on error: warnings are printed and explained (Kiosk/package/README.md, the overrides), errors fail.
