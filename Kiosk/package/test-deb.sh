@@ -40,9 +40,11 @@ tmp=$(mktemp -d /run/kiosk-deb-test.XXXXXX)
 chmod 0711 "$tmp"
 kioskd_pid=""
 listener_pid=""
+cupsd_pid=""
 cleanup() {
   status=$?
   set +e
+  if [ -n "$cupsd_pid" ]; then kill "$cupsd_pid" 2>/dev/null; fi
   if [ -n "$kioskd_pid" ] && kill -0 "$kioskd_pid" 2>/dev/null; then
     kill -TERM "$kioskd_pid"; sleep 2; kill -KILL "$kioskd_pid" 2>/dev/null
   fi
@@ -77,6 +79,7 @@ for g in kiosk-staff kiosk-teknisi kiosk-ui; do getent group "$g" >/dev/null || 
 [ "$(stat -c '%a %U' /var/lib/kiosk)" = "700 kiosk" ] || fail "/var/lib/kiosk is $(stat -c '%a %U' /var/lib/kiosk)"
 dpkg-query -W -f='${Conffiles}\n' kiosk | grep -q '/etc/kiosk/kioskd.json' || fail "kioskd.json is no conffile"
 [ -f /lib/udev/rules.d/70-kiosk-devices.rules ] || fail "no udev rules"
+id -nG kiosk | tr ' ' '\n' | grep -qx lpadmin || fail "kiosk is not in lpadmin (CUPS's SystemGroup)"
 # Installing twice (an upgrade to the same version) must work: the postinst is idempotent.
 dpkg -i "$deb" >/dev/null
 
@@ -134,6 +137,33 @@ run_kioskd() {
         $exec_start ) > "$tmp/kioskd.log" 2>&1 &
   kioskd_pid=$!
 }
+
+# The printer hotplug's privilege: lpadmin as kioskd's user, against a cupsd with Debian's own policy
+# (/etc/cups/cupsd.conf, SystemGroup lpadmin), for the simulated printer .ci/run started (KIOSK_TEST_RASTER_IPP_URI).
+if [ -n "${KIOSK_TEST_RASTER_IPP_URI:-}" ] && [ -f /etc/cups/cupsd.conf ]; then
+  step "lpadmin as kiosk against a cupsd with Debian's policy"
+  c="$tmp/cups"
+  mkdir -p "$c"/{etc,spool/tmp,cache,run,log}
+  chmod 0755 "$c" "$c"/{etc,spool,cache,run,log}; chmod 1777 "$c/spool/tmp"
+  printf '%s\n' "ServerRoot $c/etc" "RequestRoot $c/spool" "TempDir $c/spool/tmp" "CacheDir $c/cache" "StateDir $c/run" \
+    "AccessLog $c/log/access_log" "ErrorLog $c/log/error_log" "PageLog $c/log/page_log" "Printcap $c/run/printcap" \
+    "SystemGroup lpadmin" > "$c/etc/cups-files.conf"
+  # Debian's policy, listening only on a private socket.
+  grep -v '^Listen\|^Port\|^Browsing\|^BrowseLocalProtocols' /etc/cups/cupsd.conf > "$c/etc/cupsd.conf"
+  printf '%s\n' "Listen $c/run/cups.sock" "Browsing No" >> "$c/etc/cupsd.conf"
+  cupsd -f -c "$c/etc/cupsd.conf" -s "$c/etc/cups-files.conf" > "$c/log/out" 2>&1 &
+  cupsd_pid=$!
+  for _ in $(seq 1 50); do [ -S "$c/run/cups.sock" ] && break; sleep 0.1; done
+  as_user() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --no-new-privs env CUPS_SERVER="$c/run/cups.sock" "$@"; }
+  as_user "$user" lpadmin -p kiosk -v "$KIOSK_TEST_RASTER_IPP_URI" -m everywhere -o printer-error-policy=stop-printer -E \
+    || fail "lpadmin as $user was refused by a cupsd with Debian's policy"
+  as_user "$user" lpadmin -d kiosk || fail "lpadmin -d as $user refused"
+  # ...and a user outside lpadmin is refused, so the check above means something.
+  refused=$(as_user kiosk-ui lpadmin -p other -v "$KIOSK_TEST_RASTER_IPP_URI" -m everywhere -E 2>&1) \
+    && fail "lpadmin as kiosk-ui (not in lpadmin) was allowed: the policy check proves nothing"
+  grep -q Forbidden <<< "$refused" || fail "lpadmin as kiosk-ui failed for another reason: $refused"
+  kill "$cupsd_pid"; wait "$cupsd_pid" 2>/dev/null || true; cupsd_pid=""
+fi
 
 step "kioskd with the shipped kioskd.json (not provisioned)"
 # The shipped file has no kiosk_id: kioskd must refuse with 78 (EX_CONFIG, RestartPreventExitStatus) and say why.
