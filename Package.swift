@@ -58,12 +58,12 @@ let package = Package(
             path: "Tests/StoreWorker"),
 
         // Test support shared by the test targets that run real components (the Dinas reference endpoint, ...).
-        .target(name: "KioskTestSupport", dependencies: ["KioskCore", "KioskSecurity"], path: "Tests/Support"),
+        .target(name: "KioskTestSupport", dependencies: ["KioskCore", "KioskSecurity", "KioskDevices"], path: "Tests/Support"),
 
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "KioskTestSupport"]),
         .testTarget(name: "KioskStoreTests", dependencies: ["KioskStore", "KioskCore", "KioskSecurity", "kiosk-store-worker"]),
         .testTarget(name: "KioskSecurityTests", dependencies: ["KioskSecurity", "KioskCore"]),
-        .testTarget(name: "KioskDevicesTests", dependencies: ["KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
+        .testTarget(name: "KioskDevicesTests", dependencies: ["KioskTestSupport", "KioskDevices", "KioskCore", "KioskStore", "KioskCLI", "KioskSecurity"]),
         .testTarget(name: "KioskSyncTests", dependencies: ["KioskTestSupport", "KioskSync", "KioskStore", "KioskCore", "KioskSecurity", "kioskctl"]),
         .testTarget(name: "KioskRuntimeTests", dependencies: ["KioskTestSupport", "KioskRuntime", "KioskService", "KioskCore", "KioskStore", "KioskDevices", "KioskSecurity"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskTestSupport", "KioskUI", "KioskCore", "KioskDevices", "kioskd", "kioskctl"]),

@@ -13,6 +13,10 @@ packages=(
   # a private D-Bus for ippeveprinter, curl to change the simulated printer's condition; the receipt checks
   # read the PDF (pdftotext, pdftoppm) and decode its QR (zbarimg)
   cups-daemon cups-client cups-ipp-utils cups-filters-core-drivers dbus-daemon curl poppler-utils zbar-tools
+  # driverless printers that take only PWG or Apple raster (issue 18): cups-filters (pdftopdf, gstoraster) and cups
+  # (rastertopwg, which writes image/urf too, and its mime.convs); without them such a printer refuses every PDF
+  # with "Unsupported document-format"
+  cups cups-filters
   # scanning (issue 6): scanimage and libsane1 (whose "test" backend the tests drive); pgrep checks that a
   # killed scan leaves no process behind
   sane-utils procps
@@ -22,6 +26,10 @@ packages=(
   tmux
   # voice guidance (issue 19): espeak-ng with its Indonesian voice renders the spoken scripts, aplay plays them
   espeak-ng alsa-utils
+  # the Debian package (issue 18, Kiosk/package): libcurl's dev symlink for the static Foundation (the release
+  # build links FoundationNetworking statically, which links -lcurl), dpkg-shlibdeps (dpkg-dev), strip (binutils),
+  # lintian, adduser for the postinst, systemd-analyze (systemd) to verify the units
+  libcurl4-openssl-dev dpkg-dev binutils lintian adduser systemd
 )
 
 missing=()

@@ -19,5 +19,12 @@ for path in sorted(profiles.glob("*.json")):
         print(f'SUBSYSTEM=="tty", ENV{{ID_VENDOR_ID}}=="{vid}", ENV{{ID_MODEL_ID}}=="{pid}", '
               f'ENV{{KIOSK_ROLE}}="{role}", ENV{{KIOSK_PROFILE}}="{path.stem}", TAG+="kiosk"')
     else:
+        # A printer's ipp_uri (where ipp-usb serves it) becomes KIOSK_PRINTER_URI: kioskd makes its queue with it.
+        uri = p.get("ipp_uri")
+        if role == "printer" and not uri:
+            sys.exit(f"{path.name}: a printer profile needs ipp_uri (e.g. ipp://localhost:60000/ipp/print)")
+        if uri is not None and not re.match(r"^ipps?://[A-Za-z0-9.:\[\]_/-]+$", uri):
+            sys.exit(f"{path.name}: ipp_uri must be an ipp:// or ipps:// URI without quotes or spaces")
+        extra = f'ENV{{KIOSK_PRINTER_URI}}="{uri}", ' if uri else ""
         print(f'SUBSYSTEM=="usb", ENV{{DEVTYPE}}=="usb_device", ATTR{{idVendor}}=="{vid}", ATTR{{idProduct}}=="{pid}", '
-              f'ENV{{KIOSK_ROLE}}="{role}", ENV{{KIOSK_PROFILE}}="{path.stem}", TAG+="kiosk"')
+              f'ENV{{KIOSK_ROLE}}="{role}", ENV{{KIOSK_PROFILE}}="{path.stem}", {extra}TAG+="kiosk"')

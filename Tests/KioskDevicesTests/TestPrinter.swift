@@ -20,6 +20,17 @@ final class TestPrinter: Sendable {
     let dir: String
     let server: String
     let queue: String
+    /// The queue of the second simulated printer, which takes only PWG and Apple raster (start-test-printer.sh).
+    var rasterQueue: String { self.setting("KIOSK_TEST_RASTER_QUEUE") ?? "\(self.queue)-raster" }
+    var rasterURI: String? { self.setting("KIOSK_TEST_RASTER_IPP_URI") }
+
+    /// A value start-test-printer.sh wrote to DIR/env (`export KEY="value"`), from the environment if it is set.
+    func setting(_ key: String) -> String? {
+        if let v = ProcessInfo.processInfo.environment[key] { return v }
+        let lines = ((try? String(contentsOfFile: "\(self.dir)/env", encoding: .utf8)) ?? "").split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("export \(key)=") }) else { return nil }
+        return String(line.dropFirst("export \(key)=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
 
     private init() throws {
         let env = ProcessInfo.processInfo.environment
@@ -51,6 +62,12 @@ final class TestPrinter: Sendable {
     func printer() async throws -> CUPSPrinter { try await CUPSPrinter(queue: self.queue, server: self.server) }
 
     var printedFiles: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "\(self.dir)/ipp/out")) ?? []).count }
+
+    /// What the raster-only printer received, oldest first.
+    var rasterPrinted: [String] {
+        let dir = "\(self.dir)/raster/out"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().map { "\(dir)/\($0)" }
+    }
 }
 
 /// Every suite that changes the one test printer's condition nests here, so they never run at the same time.

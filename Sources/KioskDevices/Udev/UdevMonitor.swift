@@ -17,11 +17,30 @@ public struct KioskDevice: Sendable, Equatable, Codable {
     public var vendorID: String?
     public var modelID: String?
     public var serial: String?
+    /// The hardware profile its udev rule matched (KIOSK_PROFILE, e.g. `printer-epson-l3210`).
+    public var profile: String?
+    /// For a printer: where it is reached once plugged in (KIOSK_PRINTER_URI from the profile's `ipp_uri`, e.g.
+    /// ipp-usb's `ipp://localhost:60000/ipp/print`); kioskd makes its kiosk queue with it.
+    public var printerURI: String?
 
     enum CodingKeys: String, CodingKey {
-        case role, syspath, devnode, subsystem, serial
+        case role, syspath, devnode, subsystem, serial, profile
         case vendorID = "vendor_id"
         case modelID = "model_id"
+        case printerURI = "printer_uri"
+    }
+
+    public init(role: Role, syspath: String, devnode: String? = nil, subsystem: String? = nil, vendorID: String? = nil,
+                modelID: String? = nil, serial: String? = nil, profile: String? = nil, printerURI: String? = nil) {
+        self.role = role
+        self.syspath = syspath
+        self.devnode = devnode
+        self.subsystem = subsystem
+        self.vendorID = vendorID
+        self.modelID = modelID
+        self.serial = serial
+        self.profile = profile
+        self.printerURI = printerURI
     }
 }
 
@@ -36,6 +55,13 @@ public struct DeviceEvent: Sendable, Equatable {
     public var fromEnumeration: Bool
     /// udev's sequence number (0 for enumeration).
     public var seqnum: UInt64
+
+    public init(action: Action, device: KioskDevice, fromEnumeration: Bool = false, seqnum: UInt64 = 0) {
+        self.action = action
+        self.device = device
+        self.fromEnumeration = fromEnumeration
+        self.seqnum = seqnum
+    }
 }
 
 /// Watches udev for devices the project's rules tag `kiosk` and give a `KIOSK_ROLE` (Hardware/udev).
@@ -220,6 +246,7 @@ public final class UdevMonitor: Sendable {
         return KioskDevice(role: role, syspath: syspath, devnode: udev_device_get_devnode(dev).map { String(cString: $0) },
                            subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) },
                            vendorID: property("ID_VENDOR_ID"), modelID: property("ID_MODEL_ID"),
-                           serial: property("ID_SERIAL_SHORT") ?? property("KIOSK_SERIAL"))
+                           serial: property("ID_SERIAL_SHORT") ?? property("KIOSK_SERIAL"),
+                           profile: property("KIOSK_PROFILE"), printerURI: property("KIOSK_PRINTER_URI"))
     }
 }

@@ -35,6 +35,7 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         var readerDevnode: String?
         var readerTask: Task<Void, Never>?
         var simulatedTask: Task<Void, Never>?
+        var hotplugTask: Task<Void, Never>?
     }
 
     private let choices: Choices
@@ -51,9 +52,13 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
     public let simulatedReader: SimulatedCardReader?
     private let simulatedScanner: SimulatedScanner
     private let printerPollSeconds: Double
+    /// Plugged-in printers get their kiosk queue (lpadmin); nil with the simulated printer.
+    let hotplug: PrinterHotplug?
 
+    /// - Parameter printerHotplug: the hotplug logic; nil: lpadmin against CUPS for `auto` and named printers.
     public init(choices: Choices, scanSettings: ScanSettings, lineProtocol: ReaderLineProtocol = ReaderLineProtocol(),
                 store: KioskStore, today: @escaping @Sendable () -> CivilDate, printerPollSeconds: Double = 5,
+                printerHotplug: PrinterHotplug? = nil,
                 log: KioskLog, onEvent: @escaping @Sendable (String, JSONValue) -> Void) {
         self.choices = choices
         self.scanSettings = scanSettings
@@ -66,6 +71,11 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         (self.cardEvents, self.cardContinuation) = AsyncStream.makeStream(of: CardEvent.self, bufferingPolicy: .bufferingNewest(32))
         self.simulatedReader = choices.cardReader == .simulated ? SimulatedCardReader() : nil
         self.simulatedScanner = SimulatedScanner(settings: scanSettings)
+        switch choices.printer {
+        case .simulated: self.hotplug = nil
+        case .auto: self.hotplug = printerHotplug ?? PrinterHotplug(configuredQueue: nil, queues: CUPSQueues(), runner: ProcessCommandRunner())
+        case .named(let q): self.hotplug = printerHotplug ?? PrinterHotplug(configuredQueue: q, queues: CUPSQueues(), runner: ProcessCommandRunner())
+        }
     }
 
     // MARK: DeviceAccess
@@ -90,6 +100,9 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         case .auto: return self.state.withLock { s in s.present.values.contains { $0.role == .scanner } }
         }
     }
+
+    /// False while the USB printer udev reported is unplugged (the resident's notice says so).
+    public var printerConnected: Bool { self.hotplug?.connected ?? true }
 
     public var cardReaderPresent: Bool {
         switch self.choices.cardReader {
@@ -221,15 +234,46 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         let monitor = UdevMonitor()
         let events = monitor.events()
         await withTaskCancellationHandler {
-            for await e in events {
-                switch e.action {
-                case .attached, .changed: self.attached(e.device, announce: !e.fromEnumeration || e.action == .attached)
-                case .detached: self.detached(e.device)
-                }
-            }
+            for await e in events { self.handle(e) }
         } onCancel: {
             monitor.stop()
         }
+    }
+
+    /// One udev event (the monitor's, or a test's).
+    func handle(_ e: DeviceEvent) {
+        switch e.action {
+        case .attached, .changed: self.attached(e.device, announce: !e.fromEnumeration || e.action == .attached)
+        case .detached: self.detached(e.device)
+        }
+    }
+
+    /// A printer plugged in: its kiosk queue is made if none is configured (off the udev loop: lpadmin may take
+    /// seconds), then kioskd connects to it.
+    private func printerAttached(_ device: KioskDevice) {
+        guard let hotplug = self.hotplug else { return }
+        let task = Task {
+            let outcome = await hotplug.attached(device)
+            switch outcome {
+            case .created(let queue):
+                self.log.info("devices", "printer plugged in: created CUPS queue \(queue) for \(device.printerURI ?? "?")")
+                try? self.store.recordEvent(nil, event: "printer_queue_created", actor: "kiosk", detail: queue)
+                if self.printer == nil { await self.connectPrinter() }
+                self.onEvent("printer.queue", .object(["action": .string("created"), "queue": .string(queue)]))
+            case .failed(let queue, let r):
+                self.log.error("devices", "printer plugged in: lpadmin for queue \(queue) failed (\(r.timedOut ? "timed out" : "exit \(r.status)")): \(SafeText.visible(r.output))")
+            case .queueExists(let queue):
+                self.log.info("devices", "printer plugged in: queue \(queue) exists, left as it is")
+                if self.printer == nil { await self.connectPrinter() }
+            case .ignored, .unplugged: break
+            }
+        }
+        self.state.withLock { $0.hotplugTask = task }
+    }
+
+    /// Waits for the last printer hotplug to finish (tests).
+    func printerHotplugSettled() async {
+        await self.state.withLock { $0.hotplugTask }?.value
     }
 
     private func attached(_ device: KioskDevice, announce: Bool) {
@@ -243,6 +287,7 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
             return (isNew, start)
         }
         if let node = startReader { self.startReader(node) }
+        if isNew && device.role == .printer { self.printerAttached(device) }
         if isNew && announce {
             self.log.info("devices", "\(device.role.rawValue) attached: \(device.devnode ?? device.syspath)")
             self.announce("attached", device)
@@ -267,6 +312,10 @@ public final class DeviceSupervisor: KioskdService, DeviceAccess {
         if let reader {
             reader.stop()
             self.cardContinuation.yield(.readerGone("unplugged"))
+        }
+        if known, self.hotplug?.detached(device) == .unplugged {
+            self.log.warning("devices", "printer unplugged: \(device.syspath)")
+            self.onEvent("device.notice", .object(["device": .string("printer"), "connected": .bool(false)]))
         }
         if known {
             self.log.info("devices", "\(device.role.rawValue) detached: \(device.devnode ?? device.syspath)")

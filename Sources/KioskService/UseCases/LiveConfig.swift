@@ -127,6 +127,12 @@ public protocol DeviceAccess: Sendable {
     var printer: (any Printer)? { get }
     var scanner: any KioskDevices.Scanner { get }
     var cardReaderPresent: Bool { get }
+    /// False while the USB printer is unplugged (udev saw it go); true when udev never saw one (a network printer).
+    var printerConnected: Bool { get }
+}
+
+extension DeviceAccess {
+    public var printerConnected: Bool { true }
 }
 
 /// Devices that never change (tests, the in-process demo).

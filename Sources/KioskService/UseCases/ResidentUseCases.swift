@@ -144,7 +144,11 @@ public final class KioskUseCases: KioskServices {
     public func deviceNotices() async -> [DeviceNotice] {
         var notices: [DeviceNotice] = []
         let printLater = LocalizedText(" Anda tetap dapat mengajukan permohonan; cetak nanti.", " You can still apply; print later.")
-        if let printer = self.printer {
+        if !self.devices.printerConnected {
+            notices.append(DeviceNotice(device: "printer", message: LocalizedText(
+                "Printer tidak tersambung; petugas desa akan memasangnya kembali." + printLater.id,
+                "The printer is not connected; the desa staff will plug it back in." + (printLater.en ?? ""))))
+        } else if let printer = self.printer {
             do throws(PrinterError) {
                 let s = try await printer.status()
                 if let problem = s.problem {
