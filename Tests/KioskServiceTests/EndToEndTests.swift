@@ -450,7 +450,7 @@ extension EndToEndTests {
     @Test func sigtermRestoresTheTerminalAndKioskdKeepsRunning() async throws {
         let k = try KioskdProcess(dinas: nil)
         _ = try k.startAndWait()
-        let script = "stty -a > \(k.dir)/before; \(builtProduct("kiosk-ui")) --socket \(k.socket); stty -a > \(k.dir)/after; sleep 30"
+        let script = "stty -a > \(k.dir)/before; \(builtProduct("kiosk-ui")) --socket \(k.socket) --voice-cache \(k.dir)/voice; stty -a > \(k.dir)/after; sleep 30"
         let screen = try TouchScreen(width: 80, height: 24, command: "bash -c '\(script)'", errorLog: "\(k.dir)/ui.err")
         try await screen.waitFor("Ajukan Permohonan", timeout: 20)
         let shell = try screen.tmux(["list-panes", "-t", "k", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
