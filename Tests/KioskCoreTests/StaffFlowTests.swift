@@ -110,7 +110,7 @@ import Testing
         _ = s.handle(.staff(.open(.queue)), now: 8)
         let held = StaffApplicationRow(id: UUID(), trackingCode: "7HJK-2MNP", service: "kk", state: .quarantined,
                                        nikMasked: "5371********0011", submittedAt: Date(), reason: "rusak")
-        _ = s.handle(.staff(.queueLoaded(.success(([], [held])))), now: 9)
+        _ = s.handle(.staff(.queueLoaded(.success(StaffFlow.Queue(today: [], held: [held])))), now: 9)
         #expect(s.handle(.staff(.retry(UUID())), now: 10) == [])
         #expect(s.handle(.staff(.retry(held.id)), now: 10) == [.flow(.staff(.retry(held.id)))])
     }

@@ -63,9 +63,6 @@ public struct StaffFlow: Sendable, Equatable {
     public private(set) var step: Step = .pin
     public private(set) var pin = TextEntry(.digits, maxLength: StaffEntry.pinLength.upperBound)
     public private(set) var identity: StaffIdentity?
-    /// Seconds of inactivity after which staff mode ends (kioskd's answer to the unlock).
-    public private(set) var timeoutSeconds = StaffEntry.defaultTimeoutSeconds
-    public private(set) var lockedUntil: Date?
     public private(set) var overview: StaffOverview?
     /// A call to kioskd is under way: its buttons wait.
     public private(set) var busy = false
@@ -85,6 +82,26 @@ public struct StaffFlow: Sendable, Equatable {
     public private(set) var chosenDocument: String?
 
     public init() {}
+
+    /// Today's applications and the held ones, as kioskd lists them.
+    public struct Queue: Sendable, Equatable {
+        public var today: [StaffApplicationRow]
+        public var held: [StaffApplicationRow]
+        public init(today: [StaffApplicationRow], held: [StaffApplicationRow]) {
+            self.today = today
+            self.held = held
+        }
+    }
+
+    /// Today's staff calls and complaints.
+    public struct Calls: Sendable, Equatable {
+        public var calls: [StaffCallRow]
+        public var complaints: [StaffComplaintRow]
+        public init(calls: [StaffCallRow], complaints: [StaffComplaintRow]) {
+            self.calls = calls
+            self.complaints = complaints
+        }
+    }
 
     public enum Event: Sendable, Equatable {
         case key(Character)
@@ -110,42 +127,9 @@ public struct StaffFlow: Sendable, Equatable {
         case done(Result<LocalizedText, ServiceFailure>)
         case scanned(Result<ScanSummary, ServiceFailure>)
         case detectedDevices(Result<[String], ServiceFailure>)
-        case queueLoaded(Result<([StaffApplicationRow], [StaffApplicationRow]), ServiceFailure>)
-        case callsLoaded(Result<([StaffCallRow], [StaffComplaintRow]), ServiceFailure>)
+        case queueLoaded(Result<Queue, ServiceFailure>)
+        case callsLoaded(Result<Calls, ServiceFailure>)
         case documentsFound(Result<[StaffDocumentRow], ServiceFailure>)
-
-        public static func == (a: Event, b: Event) -> Bool {
-            switch (a, b) {
-            case (.key(let x), .key(let y)): x == y
-            case (.backspace, .backspace), (.submitPIN, .submitPIN), (.assist, .assist), (.back, .back),
-                 (.restock, .restock), (.testPrint, .testPrint), (.resumePrinter, .resumePrinter), (.testScan, .testScan),
-                 (.redetect, .redetect), (.syncNow, .syncNow), (.findDocuments, .findDocuments), (.rollback, .rollback):
-                true
-            case (.unlocked(let x), .unlocked(let y)): x == y
-            case (.open(let x), .open(let y)): x == y
-            case (.overviewLoaded(let x), .overviewLoaded(let y)): x == y
-            case (.retry(let x), .retry(let y)): x == y
-            case (.chooseDocument(let x), .chooseDocument(let y)): x == y
-            case (.reason(let x), .reason(let y)): x == y
-            case (.done(let x), .done(let y)): x == y
-            case (.scanned(let x), .scanned(let y)): x == y
-            case (.detectedDevices(let x), .detectedDevices(let y)): x == y
-            case (.documentsFound(let x), .documentsFound(let y)): x == y
-            case (.queueLoaded(let x), .queueLoaded(let y)):
-                switch (x, y) {
-                case (.success(let p), .success(let q)): p.0 == q.0 && p.1 == q.1
-                case (.failure(let p), .failure(let q)): p == q
-                default: false
-                }
-            case (.callsLoaded(let x), .callsLoaded(let y)):
-                switch (x, y) {
-                case (.success(let p), .success(let q)): p.0 == q.0 && p.1 == q.1
-                case (.failure(let p), .failure(let q)): p == q
-                default: false
-                }
-            default: false
-            }
-        }
     }
 
     public var isBusy: Bool { self.busy }
@@ -202,10 +186,9 @@ public struct StaffFlow: Sendable, Equatable {
             guard self.step == .pin, self.busy else { return [] }
             self.busy = false
             switch result {
-            case .success(.unlocked(let who, let timeout)):
+            case .success(.unlocked(let who, _)):
+                // The timeout is the session's (the same bundle setting kioskd enforces on its side).
                 self.identity = who
-                self.timeoutSeconds = timeout
-                self.lockedUntil = nil
                 self.step = .menu
                 return [.staff(.loadOverview)]
             case .success(.wrongPIN(let left)):
@@ -213,7 +196,6 @@ public struct StaffFlow: Sendable, Equatable {
                     ? LocalizedText("PIN salah. Sisa \(left) kali coba sebelum dikunci.", "Wrong PIN. \(left) tries left before the lock.")
                     : LocalizedText("PIN salah.", "Wrong PIN.")
             case .success(.locked(let until)):
-                self.lockedUntil = until
                 self.problem = Self.lockedMessage(until, offset: offset)
             case .failure(let f):
                 self.problem = f.message
@@ -355,17 +337,17 @@ public struct StaffFlow: Sendable, Equatable {
         case (.queue, .queueLoaded(let r)):
             self.busy = false
             switch r {
-            case .success(let (today, held)):
-                self.today = today
-                self.quarantined = held
+            case .success(let q):
+                self.today = q.today
+                self.quarantined = q.held
             case .failure(let f): self.problem = f.message
             }
         case (.calls, .callsLoaded(let r)):
             self.busy = false
             switch r {
-            case .success(let (calls, complaints)):
-                self.calls = calls
-                self.complaints = complaints
+            case .success(let c):
+                self.calls = c.calls
+                self.complaints = c.complaints
             case .failure(let f): self.problem = f.message
             }
         case (.documents, .documentsFound(let r)):

@@ -15,7 +15,7 @@ public enum SpeechNormalizer {
             // "Rp 1.000.000", "Rp1.000"
             if chars[i] == "R", i + 1 < chars.count, chars[i + 1] == "p",
                let (amount, end) = Self.number(chars, from: Self.skipSpaces(chars, i + 2), grouped: true), end > i + 2 {
-                word(Self.words(amount, language) + (language == .id ? " rupiah" : " rupiah"))
+                word(Self.words(amount, language) + " rupiah")
                 i = end
                 continue
             }
@@ -243,16 +243,8 @@ public enum SpeechNormalizer {
     }
 
     public static func date(_ d: CivilDate, _ language: Language) -> String {
-        let months = language == .id ? CivilDate.monthNamesID : CivilDate.monthNamesEN
-        return "\(words(d.day, language)) \(months[d.month - 1]) \(words(d.year, language))"
+        "\(words(d.day, language)) \(DatePicker.monthNames[d.month - 1].text(language)) \(words(d.year, language))"
     }
-}
-
-extension CivilDate {
-    static let monthNamesID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                               "Oktober", "November", "Desember"]
-    static let monthNamesEN = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                               "October", "November", "December"]
 }
 
 extension String {

@@ -481,7 +481,7 @@ public final class KioskApp {
         case .loadQueue:
             self.run(generation) {
                 .staff(.queueLoaded(await Self.result { () async throws(ServiceFailure) in
-                    (try await staff.todaysApplications(), try await staff.quarantined())
+                    StaffFlow.Queue(today: try await staff.todaysApplications(), held: try await staff.quarantined())
                 }))
             }
         case .retry(let id):
@@ -495,7 +495,7 @@ public final class KioskApp {
         case .loadCalls:
             self.run(generation) {
                 .staff(.callsLoaded(await Self.result { () async throws(ServiceFailure) in
-                    (try await staff.todaysCalls(), try await staff.todaysComplaints())
+                    StaffFlow.Calls(calls: try await staff.todaysCalls(), complaints: try await staff.todaysComplaints())
                 }))
             }
         case .findDocuments(let code):
