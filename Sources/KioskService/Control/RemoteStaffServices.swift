@@ -56,7 +56,8 @@ extension RemoteKioskServices: StaffServices {
         o.devices = Array(o.devices.prefix(16))
         o.link.lastError = o.link.lastError.map { Self.bounded($0, 200) }
         o.configProblem = o.configProblem.map { Self.bounded($0, 300) }
-        o.toner = Dictionary(uniqueKeysWithValues: o.toner.prefix(8).map { (Self.bounded($0.key, 40), $0.value) })
+        // Names cut to 40 characters may collide: the first wins (never a trap).
+        o.toner = Dictionary(o.toner.prefix(8).map { (Self.bounded($0.key, 40), $0.value) }, uniquingKeysWith: { a, _ in a })
         return o
     }
 
